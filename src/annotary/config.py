@@ -1,0 +1,28 @@
+"""Settings, declared once. Every setting can come from the environment.
+
+| variable                 | default                 | meaning                              |
+|--------------------------|-------------------------|--------------------------------------|
+| ANNOTARY_DATABASE_URL    | sqlite:///annotary.db   | SQLite path/URL or PostgreSQL URL    |
+| ANNOTARY_IMPORT_BATCH    | 5000                    | rows per insert batch on import      |
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///annotary.db"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings; pass an instance around, never a global."""
+
+    model_config = SettingsConfigDict(env_prefix="ANNOTARY_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLite path/URL (default, zero set-up) or postgresql://user@host/db",
+    )
+    import_batch: int = Field(
+        default=5000, ge=1, le=100_000, description="Rows per insert batch on import"
+    )

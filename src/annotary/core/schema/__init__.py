@@ -1,0 +1,46 @@
+"""Annotation schemas: field kinds (definitions) and validation of annotation payloads."""
+
+from annotary.core.schema.fields import (
+    FIELD_KINDS,
+    AnnotationSchema,
+    AnyField,
+    BaseField,
+    ChoiceField,
+    Condition,
+    LabelField,
+    LabelOption,
+    LabelsField,
+    Normalization,
+    PreferenceField,
+    RankingField,
+    RatingField,
+    RelationType,
+    SpansField,
+    TextField,
+    ancestors,
+    with_ancestors,
+)
+from annotary.core.schema.validation import implied_labels, validate_annotation
+
+__all__ = [
+    "FIELD_KINDS",
+    "AnnotationSchema",
+    "AnyField",
+    "BaseField",
+    "ChoiceField",
+    "Condition",
+    "LabelField",
+    "LabelOption",
+    "LabelsField",
+    "Normalization",
+    "PreferenceField",
+    "RankingField",
+    "RatingField",
+    "RelationType",
+    "SpansField",
+    "TextField",
+    "ancestors",
+    "implied_labels",
+    "validate_annotation",
+    "with_ancestors",
+]

@@ -1,0 +1,100 @@
+"""Typed errors with stable codes.
+
+Every error the system raises on purpose is an `AnnotaryError`: a stable `code`
+(never reused, never renumbered), a human `message` that says what is valid, and
+`details` (a list of `FieldError` for invalid input). The CLI prints them without
+a traceback; the API maps them to HTTP statuses by class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field of an input: where (`path`) and why (`reason`).
+
+    `location` is where the input came from when known, e.g. `project.yaml:14` or
+    `data.jsonl:7`.
+    """
+
+    path: str
+    reason: str
+    location: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.location} " if self.location else ""
+        path = f"{self.path}: " if self.path else ""
+        return f"{where}{path}{self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "reason": self.reason}
+        if self.location is not None:
+            out["location"] = self.location
+        return out
+
+
+@dataclass(eq=False)
+class AnnotaryError(Exception):
+    """Base of every deliberate error: stable `code`, readable `message`, `details`."""
+
+    code: str
+    message: str
+    details: list[FieldError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        lines = [f"{self.code}: {self.message}"]
+        lines.extend(f"  {d}" for d in self.details)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "details": [d.to_dict() for d in self.details],
+        }
+
+
+class NotFound(AnnotaryError):
+    """A named thing does not exist (or the caller may not know it exists)."""
+
+
+class Forbidden(AnnotaryError):
+    """The caller is known but not allowed to do this."""
+
+
+class Invalid(AnnotaryError):
+    """Input failed validation; `details` lists every field error."""
+
+
+class Conflict(AnnotaryError):
+    """The request clashes with the current state (duplicate name, stale version)."""
+
+
+class Unavailable(AnnotaryError):
+    """A resource the operation needs (database, file) cannot be reached."""
+
+
+# Stable codes. Add new ones at the end of their block; never renumber.
+E_PROJECT_FILE_INVALID = "E101"
+E_PROJECT_FILE_UNREADABLE = "E102"
+E_TEMPLATE_UNKNOWN = "E103"
+E_TARGET_EXISTS = "E104"
+E_ANNOTATION_INVALID = "E201"
+E_SCHEMA_INVALID = "E202"
+E_IMPORT_ROWS_INVALID = "E301"
+E_IMPORT_FORMAT = "E302"
+E_IMPORT_MAPPING = "E303"
+E_IMPORT_FILE_UNREADABLE = "E304"
+E_PROJECT_NOT_FOUND = "E401"
+E_PROJECT_EXISTS = "E402"
+E_USER_EXISTS = "E403"
+E_USER_INVALID = "E404"
+E_DATABASE_UNREACHABLE = "E501"
+E_DATABASE_NOT_MIGRATED = "E502"
+E_DATABASE_URL_INVALID = "E503"

@@ -1,0 +1,1 @@
+"""Use cases: one function each; they own their transactions and audit events."""

@@ -1,0 +1,174 @@
+"""Engines and sessions for SQLite (default) and PostgreSQL, and migrations.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, so a reader
+never blocks the writer. PostgreSQL URLs are routed to psycopg 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from annotary.errors import (
+    E_DATABASE_NOT_MIGRATED,
+    E_DATABASE_UNREACHABLE,
+    E_DATABASE_URL_INVALID,
+    Invalid,
+    Unavailable,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgresql://` / `postgres://` and a bare SQLite path; pick our drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    return url
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url` with our connection settings applied."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError as exc:
+        raise Invalid(E_DATABASE_URL_INVALID, f"not a database URL: {url!r} ({exc})") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise Invalid(
+            E_DATABASE_URL_INVALID,
+            f"unsupported database {parsed.get_backend_name()!r}; use sqlite or postgresql",
+        )
+    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_on_begin) so that a write
+    # transaction takes the lock at its start instead of failing mid-way.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    # A write transaction must take SQLite's write lock up front: upgrading a
+    # read transaction later fails at once with "database is locked" when
+    # another writer committed meanwhile, instead of waiting.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads; never takes a write lock."""
+    with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work that writes: commit on success, roll back on any exception.
+
+    On SQLite the write lock is taken at BEGIN (serializing writers); on
+    PostgreSQL this is an ordinary transaction.
+    """
+    with factory() as session, session.begin():
+        session.connection(execution_options={"sqlite_immediate": True})
+        yield session
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration bound to `engine` (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise Unavailable(E_DATABASE_UNREACHABLE, f"cannot reach the database: {exc.orig}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise Unavailable(E_DATABASE_UNREACHABLE, f"cannot reach the database: {exc.orig}") from exc
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this version of annotary."""
+    return ScriptDirectory.from_config(alembic_config_without_engine()).get_current_head()
+
+
+def alembic_config_without_engine() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def require_current(engine: Engine) -> None:
+    """Fail clearly when the database is unreachable or not migrated to head."""
+    revision = current_revision(engine)
+    head = head_revision()
+    if revision != head:
+        raise Unavailable(
+            E_DATABASE_NOT_MIGRATED,
+            f"database is at revision {revision or 'none'}, this annotary needs {head}; "
+            "run `annotary db upgrade`",
+        )
+
+
+class Database:
+    """An engine and its session factory: what services are handed to do work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = make_session_factory(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(create_db_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,67 @@
+"""Database fixtures: real SQLite by default, real PostgreSQL when
+ANNOTARY_TEST_DATABASE_URL names one (CI runs the suite both ways).
+
+SQLite: one migrated template file per session, copied per test.
+PostgreSQL: migrated once per session; every test starts from empty tables.
+An unreachable PostgreSQL fails the run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from annotary.storage.db import Database, upgrade
+from annotary.storage.models import Base
+
+TEST_DATABASE_URL = os.environ.get("ANNOTARY_TEST_DATABASE_URL", "")
+
+
+def on_postgresql() -> bool:
+    return TEST_DATABASE_URL.startswith(("postgresql", "postgres://"))
+
+
+@pytest.fixture(scope="session")
+def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if on_postgresql():
+        db = Database.from_url(TEST_DATABASE_URL)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        upgrade(db.engine)
+        db.dispose()
+        yield TEST_DATABASE_URL
+        return
+    template = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database.from_url(str(template))
+    upgrade(db.engine)
+    db.dispose()
+    yield str(template)
+
+
+@pytest.fixture
+def db_url(_migrated: str, tmp_path: Path) -> str:
+    """URL of an empty, migrated database for this test."""
+    if on_postgresql():
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        db = Database.from_url(_migrated)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.dispose()
+        return _migrated
+    path = tmp_path / "annotary.db"
+    shutil.copyfile(_migrated, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A Database on an empty, migrated database."""
+    database = Database.from_url(db_url)
+    yield database
+    database.dispose()

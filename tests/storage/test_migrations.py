@@ -1,0 +1,80 @@
+"""One set of migrations for SQLite and PostgreSQL, matching the models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from annotary.errors import Unavailable
+from annotary.storage.db import (
+    Database,
+    alembic_config,
+    current_revision,
+    head_revision,
+    require_current,
+    upgrade,
+)
+from annotary.storage.models import Base
+from tests.conftest import TEST_DATABASE_URL, on_postgresql
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database (a fresh SQLite file or a fresh PostgreSQL database)."""
+    if not on_postgresql():
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"annotary_scratch_{uuid.uuid4().hex[:12]}"
+    admin = Database.from_url(TEST_DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def test_models_match_migrations(db: Database) -> None:
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_downgrade_round_trip(scratch_url: str) -> None:
+    db = Database.from_url(scratch_url)
+    assert current_revision(db.engine) is None
+    with pytest.raises(Unavailable) as raised:
+        require_current(db.engine)
+    assert raised.value.code == "E502"
+    upgrade(db.engine)
+    assert current_revision(db.engine) == head_revision()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    command.downgrade(alembic_config(db.engine), "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(db.engine)
+    require_current(db.engine)
+    db.dispose()
+
+
+def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    db = Database.from_url(str(tmp_path / "settings.db"))
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    db.dispose()
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    db = Database.from_url("postgresql://postgres@127.0.0.1:1/nowhere")
+    with pytest.raises(Unavailable) as raised:
+        current_revision(db.engine)
+    assert raised.value.code == "E501"
+    assert "cannot reach the database" in raised.value.message

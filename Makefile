@@ -4,7 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 DEMO_DIR ?= demo
-DEMO_DB := sqlite:///$(abspath $(DEMO_DIR))/annotary.db
 
 .PHONY: install demo test lint bench
 
@@ -17,12 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	rm -rf $(DEMO_DIR)
-	$(BIN)/annotary init $(DEMO_DIR) --template classification
-	$(BIN)/annotary db upgrade --db $(DEMO_DB)
-	$(BIN)/annotary project create $(DEMO_DIR)/project.yaml --db $(DEMO_DB)
-	$(BIN)/annotary import classification-demo $(DEMO_DIR)/sample.jsonl --db $(DEMO_DB)
-	$(BIN)/annotary status classification-demo --db $(DEMO_DB)
+	$(BIN)/annotary serve --demo --demo-dir $(DEMO_DIR)
 
 test: install
 	$(BIN)/pytest -q

@@ -4,6 +4,7 @@
 |--------------------------|-------------------------|--------------------------------------|
 | ANNOTARY_DATABASE_URL    | sqlite:///annotary.db   | SQLite path/URL or PostgreSQL URL    |
 | ANNOTARY_IMPORT_BATCH    | 5000                    | rows per insert batch on import      |
+| ANNOTARY_SESSION_HOURS   | 12                      | lifetime of a browser login session  |
 """
 
 from __future__ import annotations
@@ -25,4 +26,7 @@ class Settings(BaseSettings):
     )
     import_batch: int = Field(
         default=5000, ge=1, le=100_000, description="Rows per insert batch on import"
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 90, description="Lifetime of a browser login session, in hours"
     )

@@ -76,6 +76,10 @@ class Conflict(AnnotaryError):
     """The request clashes with the current state (duplicate name, stale version)."""
 
 
+class Unauthenticated(AnnotaryError):
+    """No valid credentials were presented (HTTP 401)."""
+
+
 class Unavailable(AnnotaryError):
     """A resource the operation needs (database, file) cannot be reached."""
 
@@ -95,6 +99,22 @@ E_PROJECT_NOT_FOUND = "E401"
 E_PROJECT_EXISTS = "E402"
 E_USER_EXISTS = "E403"
 E_USER_INVALID = "E404"
+E_USER_NOT_FOUND = "E405"
 E_DATABASE_UNREACHABLE = "E501"
 E_DATABASE_NOT_MIGRATED = "E502"
 E_DATABASE_URL_INVALID = "E503"
+E_UNAUTHENTICATED = "E701"
+E_FORBIDDEN = "E702"
+E_NOT_MEMBER = "E703"
+E_CSRF = "E704"
+E_LOGIN_FAILED = "E705"
+E_TOKEN_INVALID = "E706"
+E_REQUEST_INVALID = "E709"
+E_SERVER_UNREACHABLE = "E710"
+E_LEASE_NOT_FOUND = "E801"
+E_PAUSED = "E804"
+E_TERMS_REQUIRED = "E805"
+E_QUALIFICATION_FAILED = "E806"
+E_ITEM_NOT_FOUND = "E807"
+E_ITEM_STATE = "E808"
+E_AGREEMENT_UNDEFINED = "E601"

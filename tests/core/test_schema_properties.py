@@ -1,566 +1,245 @@
 """Properties of validation over random schemas of every field kind.
 
-`cases()` draws an item, a schema (every kind, taxonomies, per-turn and
-conditional fields) and a payload that is valid by construction; the generator
-decides validity on its own, not with the code under test. `mutated_cases()`
-breaks one thing in such a payload and records the path that must be blamed.
+Valid payloads (from `schema_cases.cases`) must pass; a payload broken in one
+named way must be blamed on the broken field. Every mutation is its own test
+case, so each kind of breakage is exercised on every run.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter
 
-from annotary.core.items import TURN_ROLES
-from annotary.core.schema import FIELD_KINDS, AnnotationSchema, AnyField, validate_annotation
+from annotary.core.schema import AnyField, validate_annotation
+from tests.core.schema_cases import Case, Draw, cases, scope_text, value_for
 
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-FIELD: TypeAdapter[AnyField] = TypeAdapter(AnyField)
-PROPERTY_SETTINGS = settings(
+VALID_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-
-WORDS = ["alpha", "beta", "gamma", "delta", "omega"]
-SPAN_LABELS = ["PER", "ORG", "LOC"]
-TEXTS = st.text(alphabet="abcde XYZ", min_size=1, max_size=30)
+MUTATION_SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 NOT_A_LABEL = "zz-not-a-label"
 
 
-@dataclass
-class Case:
-    """A schema definition, an item and an annotation of it."""
-
-    item: dict[str, Any]
-    fields: list[dict[str, Any]] = field(default_factory=list)
-    models: dict[str, AnyField] = field(default_factory=dict)
-    payload: dict[str, Any] = field(default_factory=dict)
-
-    def schema(self) -> AnnotationSchema:
-        return AnnotationSchema.model_validate({"fields": self.fields})
-
-
-# --- items -------------------------------------------------------------------------------
-
-
-@st.composite
-def items(draw: Draw, field_kind: str | None = None) -> dict[str, Any]:
-    """An item; one that can carry `field_kind` when given (candidates for ranking, a pair
-    for preference)."""
-    kinds = ["text", "prompt_responses", "conversation", "turn"]
-    if field_kind in ("ranking", "preference"):
-        kinds = ["prompt_responses"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "text":
-        return {"text": draw(TEXTS)}
-    if kind == "prompt_responses":
-        count = draw(st.just(2) | st.integers(1, 4))  # two responses often: preferences need them
-        count = 2 if field_kind == "preference" else count
-        return {
-            "prompt": draw(TEXTS),
-            "responses": draw(st.lists(TEXTS, min_size=count, max_size=count)),
-        }
-    turn = st.fixed_dictionaries({"role": st.sampled_from(TURN_ROLES), "content": TEXTS})
-    turns = draw(st.lists(turn, min_size=1, max_size=4))
-    if kind == "conversation":
-        return {"turns": turns}
-    index = draw(st.integers(0, len(turns) - 1))
-    return {"turns": turns[: index + 1], "turn_index": index}
-
-
-def text_sources(item: dict[str, Any]) -> list[str]:
-    if "text" in item:
-        return ["text"]
-    if "prompt" in item:
-        return ["prompt", *(f"responses[{i}]" for i in range(len(item["responses"])))]
-    turns = [f"turns[{i}]" for i in range(len(item["turns"]))]
-    return ["text", *turns] if "turn_index" in item else turns
-
-
-def annotated_turns(item: dict[str, Any], roles: list[str] | None) -> list[int]:
-    indices = [item["turn_index"]] if "turn_index" in item else range(len(item["turns"]))
-    return [i for i in indices if roles is None or item["turns"][i]["role"] in roles]
-
-
-def scope_text(scope: dict[str, Any], source: str) -> str:
-    if source == "text" and "turn_index" in scope:
-        return str(scope["turns"][scope["turn_index"]]["content"])
-    if source.startswith("responses["):
-        return str(scope["responses"][int(source[10:-1])])
-    if source.startswith("turns["):
-        return str(scope["turns"][int(source[6:-1])]["content"])
-    return str(scope[source])
-
-
-# --- definitions -------------------------------------------------------------------------
-
-
-def define(draw: Draw, kind: str, item: dict[str, Any], per_turn: bool) -> dict[str, Any]:
-    if kind in ("label", "labels"):
-        return define_choice(draw, kind)
-    if kind == "spans":
-        return define_spans(draw, item, per_turn)
-    if kind == "rating":
-        return define_rating(draw)
-    if kind == "text":
-        minimum = draw(st.integers(0, 4))
-        maximum = draw(st.none() | st.integers(max(minimum, 1), 12))
-        return {"kind": "text", "min_length": minimum, "max_length": maximum}
-    if kind == "ranking":
-        return {"kind": "ranking", "allow_ties": draw(st.booleans())}
-    strengths = draw(st.none() | st.just(["slightly", "clearly", "much"]))
-    return {
-        "kind": "preference",
-        "allow_tie": draw(st.booleans()),
-        "strengths": strengths,
-        "require_strength": strengths is not None and draw(st.booleans()),
-    }
-
-
-def define_choice(draw: Draw, kind: str) -> dict[str, Any]:
-    hierarchical = draw(st.booleans())
-    if hierarchical:
-        path = st.lists(st.sampled_from("abc"), min_size=1, max_size=3).map("/".join)
-        labels = draw(st.lists(path, min_size=1, max_size=6, unique=True))
-    else:
-        labels = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5, unique=True))
-    definition: dict[str, Any] = {"kind": kind, "labels": labels, "hierarchical": hierarchical}
-    definition["leaf_only"] = hierarchical and draw(st.booleans())
-    if kind == "labels":
-        choosable = len(FIELD.validate_python({**definition, "name": "probe"}).label_names())
-        definition["min_count"] = draw(st.integers(0, min(2, choosable)))
-        definition["max_count"] = draw(st.none() | st.integers(max(1, definition["min_count"]), 4))
-    return definition
-
-
-def define_spans(draw: Draw, item: dict[str, Any], per_turn: bool) -> dict[str, Any]:
-    relations = [
-        {"name": "rel", "kind": "directed", "head_labels": ["PER"]},
-        {"name": "pair", "kind": "undirected"},
-        {"name": "coref", "kind": "chain"},
-    ]
-    normalization = draw(
-        st.none()
-        | st.fixed_dictionaries({"pattern": st.just("Q[0-9]+"), "required": st.booleans()})
-    )
-    return {
-        "kind": "spans",
-        "source": "text" if per_turn else draw(st.sampled_from(text_sources(item))),
-        "labels": ["PER", *draw(st.lists(st.sampled_from(SPAN_LABELS[1:]), unique=True))],
-        "allow_overlap": draw(st.booleans()),
-        "normalization": normalization,
-        "relations": draw(st.sampled_from([[], relations])),
-    }
-
-
-def define_rating(draw: Draw) -> dict[str, Any]:
-    if draw(st.booleans()):
-        low = draw(st.integers(-2, 3))
-        step = draw(st.none() | st.integers(1, 2))
-        return {"kind": "rating", "min": low, "max": low + draw(st.integers(1, 6)), "step": step}
-    low = draw(st.sampled_from([0, 0.5, -1]))
-    high = low + draw(st.sampled_from([1, 2.5, 10]))
-    step = draw(st.sampled_from([None, 0.1, 0.25]))
-    return {"kind": "rating", "scale": "interval", "min": low, "max": high, "step": step}
-
-
-def define_condition(draw: Draw, target: AnyField, target_value: Any) -> dict[str, Any]:
-    nodes = target.taxonomy_nodes()
-    chosen = chosen_labels(target, target_value)
-    if chosen and draw(st.booleans()):
-        # Often make the condition hold, so conditional values get generated too.
-        nodes = chosen
-    test = draw(st.sampled_from(["equals", "in", "present"]))
-    if test == "equals":
-        return {"field": target.name, "equals": draw(st.sampled_from(nodes))}
-    if test == "in":
-        return {"field": target.name, "in": draw(st.lists(st.sampled_from(nodes), min_size=1))}
-    return {"field": target.name, "present": draw(st.booleans())}
-
-
-def chosen_labels(target: AnyField, value: Any) -> list[str]:
-    """Labels in a label/labels value (every turn's, for a per-turn value)."""
-    if value is None:
-        return []
-    if target.per_turn:
-        return [label for entry in value.values() for label in chosen_labels_flat(entry)]
-    return chosen_labels_flat(value)
-
-
-def chosen_labels_flat(value: Any) -> list[str]:
-    return list(value) if isinstance(value, list) else [value]
-
-
-def condition_holds(model: AnyField, target: AnyField | None, target_value: Any) -> bool:
-    """The test's own oracle for `when` (independent of the validator)."""
-    condition = model.when
-    if condition is None:
-        return True
-    if condition.present is not None:
-        return (target_value is not None) == condition.present
-    if target_value is None or target is None:
-        return False
-    chosen = target_value if isinstance(target_value, list) else [target_value]
-    implied = set()
-    for label in chosen:
-        parts = label.split("/")
-        levels = range(1, len(parts) + 1) if target.hierarchical else [len(parts)]
-        implied.update("/".join(parts[:level]) for level in levels)
-    wanted = [condition.equals] if condition.equals is not None else condition.in_
-    return any(w in implied for w in wanted or [])
-
-
-# --- valid values ------------------------------------------------------------------------
-
-
-def value_for(draw: Draw, model: AnyField, scope: dict[str, Any]) -> Any:
-    if model.kind == "label":
-        return draw(st.sampled_from(model.label_names()))
-    if model.kind == "labels":
-        upper = len(model.label_names())
-        if model.max_count is not None:
-            upper = min(upper, model.max_count)
-        size = draw(st.integers(model.min_count, upper))
-        names = st.sampled_from(model.label_names())
-        return draw(st.lists(names, unique=True, min_size=size, max_size=size))
-    if model.kind == "spans":
-        return spans_value(draw, model, scope_text(scope, model.source))
-    if model.kind == "rating":
-        return rating_value(draw, model)
-    if model.kind == "ranking":
-        return ranking_value(draw, model.allow_ties, len(scope["responses"]))
-    if model.kind == "preference":
-        choice = draw(st.sampled_from(["a", "b", "tie"] if model.allow_tie else ["a", "b"]))
-        value = {"choice": choice}
-        if model.strengths and choice != "tie" and (model.require_strength or draw(st.booleans())):
-            value["strength"] = draw(st.sampled_from(model.strengths))
-        return value
-    low = max(model.min_length, 1 if model.required else 0)
-    high = model.max_length if model.max_length is not None else low + 20
-    text = st.text(alphabet="ab c", min_size=low, max_size=high)
-    return draw(text.filter(lambda t: bool(t.strip()) or not model.required))
-
-
-def rating_value(draw: Draw, model: AnyField) -> float:
-    if model.step is None and model.scale == "interval":
-        return float(draw(st.floats(model.min, model.max, allow_nan=False)))
-    step = model.effective_step()
-    points = int((model.max - model.min) / step + 1e-9)
-    # A client rounds what it sends; the validator must accept min + k*step as rounded.
-    return round(model.min + draw(st.integers(0, points)) * step, 9)
-
-
-def ranking_value(draw: Draw, allow_ties: bool, count: int) -> list[Any]:
-    order = draw(st.permutations(range(count)))
-    if not allow_ties:
-        return list(order)
-    cuts = sorted(draw(st.sets(st.integers(1, count - 1), max_size=count - 1))) if count > 1 else []
-    bounds = [0, *cuts, count]
-    return [list(order[a:b]) for a, b in itertools.pairwise(bounds)]
-
-
-def spans_value(draw: Draw, model: AnyField, text: str) -> Any:
-    size = len(text)
-    if model.allow_overlap:
-        offsets = set()
-        for _ in range(draw(st.integers(0, 5))):
-            start = draw(st.integers(0, size - 1))
-            offsets.add((start, draw(st.integers(start + 1, size))))
-    else:
-        points = sorted(draw(st.sets(st.integers(0, size), max_size=8)))
-        offsets = set(zip(points[0::2], points[1::2], strict=False))
-    spans = []
-    for number, (start, end) in enumerate(sorted(offsets)):
-        span: dict[str, Any] = {
-            "start": start,
-            "end": end,
-            "label": draw(st.sampled_from(model.label_names())),
-        }
-        if draw(st.booleans()):
-            span["text"] = text[start:end]
-        if model.normalization and (model.normalization.required or draw(st.booleans())):
-            span["normalized"] = f"Q{draw(st.integers(0, 999))}"
-        span["id"] = f"s{number}"
-        spans.append(span)
-    spans = draw(st.permutations(spans))
-    relations = relations_value(draw, spans) if model.relations and draw(st.booleans()) else []
-    if not relations and draw(st.booleans()):
-        for span in spans:
-            if draw(st.booleans()):
-                del span["id"]
-    if relations or draw(st.booleans()):
-        return {"spans": spans, "relations": relations}
-    return spans
-
-
-def relations_value(draw: Draw, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [s["id"] for s in spans]
-    if len(ids) < 2:
-        return []
-    relations: list[dict[str, Any]] = []
-    persons = [s["id"] for s in spans if s["label"] == "PER"]
-    pairs = {(h, t) for h in persons for t in ids if h != t}
-    for head, tail in draw(st.lists(st.sampled_from(sorted(pairs)), unique=True)) if pairs else []:
-        relations.append({"type": "rel", "head": head, "tail": tail})
-    unordered = {frozenset(p) for p in draw(st.lists(st.permutations(ids).map(lambda p: p[:2])))}
-    relations.extend({"type": "pair", "head": a, "tail": b} for a, b in map(sorted, unordered))
-    shuffled = draw(st.permutations(ids))
-    chain_size = draw(st.integers(0, len(ids)))
-    if chain_size >= 2:
-        relations.append({"type": "coref", "members": list(shuffled[:chain_size])})
-    return draw(st.permutations(relations))
-
-
-# --- whole cases -------------------------------------------------------------------------
-
-
-def kinds_for(item: dict[str, Any], per_turn: bool) -> list[str]:
-    kinds = ["label", "labels", "spans", "rating", "text"]
-    if not per_turn and "responses" in item:
-        kinds.append("ranking")
-        if len(item["responses"]) == 2:
-            kinds.append("preference")
-    return kinds
-
-
-@st.composite
-def cases(draw: Draw, first_kind: str | None = None) -> Case:
-    """A valid case; with `first_kind`, field f0 is of that kind, required, with a value."""
-    case = Case(item=draw(items(first_kind)))
-    for index in range(draw(st.integers(1, 5))):
-        per_turn = "turns" in case.item and draw(st.booleans())
-        forced = index == 0 and first_kind is not None
-        kinds = [first_kind] if forced else kinds_for(case.item, per_turn)
-        kind = draw(st.sampled_from(kinds))
-        definition = {"name": f"f{index}", **define(draw, kind, case.item, per_turn)}
-        definition["required"] = forced or draw(st.booleans())
-        if per_turn:
-            definition["per_turn"] = True
-            roles = draw(st.none() | st.lists(st.sampled_from(TURN_ROLES), min_size=1, unique=True))
-            if forced and not annotated_turns(case.item, roles):
-                roles = None  # the forced field must have at least one turn to annotate
-            definition["turn_roles"] = roles
-        targets = [
-            m
-            for m in case.models.values()
-            if m.kind in ("label", "labels") and m.per_turn == per_turn
-        ]
-        if targets and draw(st.booleans()):
-            target = draw(st.sampled_from(targets))
-            condition = define_condition(draw, target, case.payload.get(target.name))
-            definition["when"] = condition
-        model = FIELD.validate_python(definition)
-        case.fields.append(definition)
-        case.models[model.name] = model
-        add_value(draw, case, model)
-    return case
-
-
-def add_value(draw: Draw, case: Case, model: AnyField) -> None:
-    target = case.models.get(model.when.field) if model.when else None
-    target_value = case.payload.get(target.name) if target else None
-    if not model.per_turn:
-        applies = condition_holds(model, target, target_value)
-        if applies and (model.required or draw(st.booleans())):
-            case.payload[model.name] = value_for(draw, model, case.item)
-        elif draw(st.booleans()):
-            case.payload[model.name] = None
-        return
-    entries: dict[str, Any] = {}
-    for turn in annotated_turns(case.item, model.turn_roles):
-        key = str(turn)
-        turn_target = target_value.get(key) if isinstance(target_value, dict) else None
-        if condition_holds(model, target, turn_target) and (model.required or draw(st.booleans())):
-            entries[key] = value_for(draw, model, {**case.item, "turn_index": turn})
-    if entries or model.required or draw(st.booleans()):
-        case.payload[model.name] = entries
-
-
-@PROPERTY_SETTINGS
+@VALID_SETTINGS
 @given(cases())
 def test_valid_payloads_have_no_errors(case: Case) -> None:
     assert validate_annotation(case.schema(), case.payload, case.item) == []
 
 
-@PROPERTY_SETTINGS
+@VALID_SETTINGS
 @given(cases())
 def test_valid_payloads_stay_valid_without_the_item(case: Case) -> None:
-    # Without the item only "at least one turn" is left for required per-turn fields.
+    # Without the item, turns are unknown: only required per-turn fields may complain.
     found = validate_annotation(case.schema(), case.payload, None)
-    assert all(case.models[e.path.split(".")[0]].per_turn for e in found), found
-    assert all("at least one turn" in e.reason or "is required for turn" in e.reason for e in found)
+    for error in found:
+        assert case.models[error.path.split(".")[0]].per_turn, found
+        assert "at least one turn" in error.reason or "is required for turn" in error.reason
 
 
-# --- mutations ---------------------------------------------------------------------------
+def assert_blamed(case: Case, path: str) -> None:
+    found = validate_annotation(case.schema(), case.payload, case.item)
+    blamed = [e for e in found if e.path == path or e.path.startswith((f"{path}.", f"{path}["))]
+    assert blamed, (path, found)
 
-Mutation = Callable[[Draw], str]
-WRONG_TYPE = {
-    "label": 7,
-    "labels": "alpha",
-    "spans": 3,
-    "rating": "high",
-    "ranking": {"0": 1},
-    "preference": ["a"],
-    "text": 12,
-}
+
+# --- one value of field f0 broken ------------------------------------------------------
 
 
 @dataclass
 class Slot:
-    """Where one value of one field lives in the payload (a per-turn entry is its own slot)."""
+    """Where one value of f0 lives: the payload itself, or one turn's entry if per-turn."""
 
+    case: Case
     container: dict[str, Any]
     key: str
     model: AnyField
     scope: dict[str, Any]
     path: str
 
+    @property
+    def value(self) -> Any:
+        return self.container[self.key]
 
-def slots(case: Case) -> list[Slot]:
-    found = []
-    for name, value in case.payload.items():
-        model = case.models[name]
-        if value is None:
-            continue
-        if not model.per_turn:
-            found.append(Slot(case.payload, name, model, case.item, name))
-            continue
-        for key in value:
-            scope = {**case.item, "turn_index": int(key)}
-            found.append(Slot(value, key, model, scope, f"{name}.{key}"))
-    return found
+    def spans(self) -> list[dict[str, Any]]:
+        return self.value if isinstance(self.value, list) else self.value["spans"]
 
 
-def value_mutations(slot: Slot) -> list[Mutation]:
-    """Ways to break one value of a field; each returns the path that must be blamed."""
-    box, key, model, value = slot.container, slot.key, slot.model, slot.container[slot.key]
-
-    def replace(new: Any) -> Mutation:
-        def apply(draw: Draw) -> str:
-            box[key] = new
-            return slot.path
-
-        return apply
-
-    def append(list_value: list[Any], new: Any) -> Mutation:
-        return extend(list_value, [new])
-
-    def extend(list_value: list[Any], new: list[Any]) -> Mutation:
-        def apply(draw: Draw) -> str:
-            list_value.extend(new)
-            return slot.path
-
-        return apply
-
-    mutations = [replace(WRONG_TYPE[model.kind])]
-    if model.kind == "label":
-        mutations.append(replace(NOT_A_LABEL))
-    elif model.kind == "labels":
-        mutations.append(append(value, NOT_A_LABEL))
-        mutations.extend([append(value, value[0])] if value else [])
-    elif model.kind == "spans":
-        spans = value if isinstance(value, list) else value["spans"]
-        size = len(scope_text(slot.scope, model.source))
-        first = model.label_names()[0]
-        mutations.append(append(spans, {"start": 0, "end": size + 1, "label": first}))
-        mutations.append(append(spans, {"start": True, "end": 1, "label": first}))
-        mutations.append(append(spans, {"start": 0, "end": 1, "label": NOT_A_LABEL}))
-        mutations.append(append(spans, {"start": 0, "end": 1, "label": first, "extra": 1}))
-        if spans:
-            mutations.append(append(spans, copy.deepcopy(spans[0])))  # identical: always an error
-        if not model.allow_overlap:
-            # Overlapping spans (an identical pair when the text is one character, one label).
-            pair = [
-                {"start": 0, "end": size, "label": first},
-                {"start": 0, "end": 1, "label": model.label_names()[-1]},
-            ]
-            mutations.append(extend(spans, pair))
-    elif model.kind == "rating":
-        mutations.extend([replace(model.max + 1), replace(model.min - 1), replace(True)])
-    elif model.kind == "ranking":
-        mutations.append(replace(value[:-1]))  # with the item: a candidate goes unranked
-        mutations.append(append(value, value[0]))
-    elif model.kind == "preference":
-        mutations.append(replace({"choice": "c"}))
-    elif model.kind == "text" and model.max_length is not None:
-        mutations.append(replace("x" * (model.max_length + 1)))
-    return mutations
+def f0_slots(case: Case) -> list[Slot]:
+    model, value = case.models["f0"], case.payload["f0"]
+    if not model.per_turn:
+        return [Slot(case, case.payload, "f0", model, case.item, "f0")]
+    return [
+        Slot(case, value, key, model, {**case.item, "turn_index": int(key)}, f"f0.{key}")
+        for key in value
+    ]
 
 
-def case_mutations(case: Case) -> list[Mutation]:
-    """Mutations of the payload as a whole: unknown field, missing value, turn keys."""
-    payload = case.payload
-
-    def unknown(draw: Draw) -> str:
-        payload["zz_unknown"] = 1
-        return "zz_unknown"
-
-    def drop(box: dict[str, Any], key: str, path: str) -> Mutation:
-        def apply(draw: Draw) -> str:
-            del box[key]
-            return path
-
-        return apply
-
-    def put(box: dict[str, Any], key: str, value: Any, path: str) -> Mutation:
-        def apply(draw: Draw) -> str:
-            box[key] = value
-            return path
-
-        return apply
-
-    def fill(model: AnyField) -> Mutation:
-        def apply(draw: Draw) -> str:
-            payload[model.name] = value_for(draw, model, case.item)
-            return model.name
-
-        return apply
-
-    mutations: list[Mutation] = []
-    for name, model in case.models.items():
-        value = payload.get(name)
-        if model.required and not model.per_turn and value is not None:
-            mutations.append(drop(payload, name, name))
-        if model.per_turn and isinstance(value, dict):
-            mutations.append(put(payload, name, [value], name))
-            beyond = str(len(case.item["turns"]) + 2)
-            mutations.extend(put(value, key, None, f"{name}.{key}") for key in ("x", beyond))
-            if model.required and value:
-                key = sorted(value)[0]
-                mutations.append(drop(value, key, f"{name}.{key}"))
-        if not model.per_turn and model.when and value is None:
-            target = case.models[model.when.field]
-            if not condition_holds(model, target, payload.get(target.name)):
-                mutations.append(fill(model))
-    return [*mutations, unknown]
+Mutate = Callable[[Draw, Slot], None]
 
 
-@st.composite
-def mutated_cases(draw: Draw, kind: str) -> tuple[Case, str]:
-    """A valid case broken once: a value of field f0 (of `kind`), or the payload as a whole."""
-    case = copy.deepcopy(draw(cases(None if kind == "payload" else kind)))
-    if kind == "payload":
-        options = case_mutations(case)
-    else:
-        options = [
-            m for slot in slots(case) if slot.model.name == "f0" for m in value_mutations(slot)
-        ]
-    mutate = draw(st.sampled_from(options))
-    return case, mutate(draw)
+def set_to(new: Any) -> Mutate:
+    def mutate(draw: Draw, slot: Slot) -> None:
+        slot.container[slot.key] = new
+
+    return mutate
 
 
-@pytest.mark.parametrize("kind", [*FIELD_KINDS, "payload"])
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def add_spans(*new: dict[str, Any]) -> Mutate:
+    """Append spans. Placeholders: "size"/"size+1" for the text length (plus one),
+    "first"/"last" for the field's first/last span label."""
+
+    def mutate(draw: Draw, slot: Slot) -> None:
+        size = len(scope_text(slot.scope, slot.model.source))
+        names = slot.model.label_names()
+        placeholders = {"size": size, "size+1": size + 1, "first": names[0], "last": names[-1]}
+        for span in new:
+            slot.spans().append(
+                {k: placeholders.get(v, v) if isinstance(v, str) else v for k, v in span.items()}
+            )
+
+    return mutate
+
+
+def overlap(draw: Draw, slot: Slot) -> None:
+    slot.case.fields[0]["allow_overlap"] = False
+    add_spans(
+        {"start": 0, "end": "size", "label": "first"}, {"start": 0, "end": 1, "label": "last"}
+    )(draw, slot)
+
+
+def first_label(slot: Slot) -> str:
+    return str(slot.model.label_names()[0])
+
+
+def rating_beyond(side: str) -> Mutate:
+    def mutate(draw: Draw, slot: Slot) -> None:
+        model = slot.model
+        slot.container[slot.key] = model.max + 1 if side == "max" else model.min - 1
+
+    return mutate
+
+
+def text_length(draw: Draw, slot: Slot) -> None:
+    limit = slot.model.max_length
+    slot.container[slot.key] = "x" * (limit + 1) if limit is not None else "   "
+
+
+VALUE_MUTATIONS: list[tuple[str, str, Mutate]] = [
+    ("label-wrong-type", "label", set_to(7)),
+    ("label-not-in-set", "label", set_to(NOT_A_LABEL)),
+    ("labels-wrong-type", "labels", set_to("alpha")),
+    ("labels-not-in-set", "labels", lambda draw, slot: slot.value.append(NOT_A_LABEL)),
+    ("labels-duplicate", "labels", lambda draw, slot: slot.value.extend(2 * [first_label(slot)])),
+    ("spans-wrong-type", "spans", set_to(3)),
+    ("spans-out-of-bounds", "spans", add_spans({"start": 0, "end": "size+1", "label": "first"})),
+    ("spans-negative-start", "spans", add_spans({"start": -1, "end": 1, "label": "first"})),
+    ("spans-boolean-offset", "spans", add_spans({"start": True, "end": 1, "label": "first"})),
+    ("spans-label-not-in-set", "spans", add_spans({"start": 0, "end": 1, "label": NOT_A_LABEL})),
+    ("spans-unknown-key", "spans", add_spans({"start": 0, "end": 1, "label": "first", "x": 1})),
+    ("spans-identical", "spans", add_spans(*[{"start": 0, "end": 1, "label": "first"}] * 2)),
+    ("spans-overlap", "spans", overlap),
+    ("rating-wrong-type", "rating", set_to("high")),
+    ("rating-boolean", "rating", set_to(True)),
+    ("rating-above-max", "rating", rating_beyond("max")),
+    ("rating-below-min", "rating", rating_beyond("min")),
+    ("ranking-wrong-type", "ranking", set_to({"0": 1})),
+    ("ranking-unranked", "ranking", lambda draw, slot: slot.value.pop()),
+    ("ranking-twice", "ranking", lambda draw, slot: slot.value.append(slot.value[0])),
+    ("preference-wrong-type", "preference", set_to(["a"])),
+    ("preference-bad-choice", "preference", set_to({"choice": "c"})),
+    ("preference-unknown-key", "preference", lambda draw, slot: slot.value.update(why="x")),
+    ("text-wrong-type", "text", set_to(12)),
+    ("text-length", "text", text_length),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "mutate"), [pytest.param(kind, fn, id=name) for name, kind, fn in VALUE_MUTATIONS]
+)
+@MUTATION_SETTINGS
 @given(data=st.data())
-def test_a_broken_payload_is_blamed_on_the_broken_field(kind: str, data: st.DataObject) -> None:
-    case, path = data.draw(mutated_cases(kind))
-    found = validate_annotation(case.schema(), case.payload, case.item)
-    blamed = [e for e in found if e.path == path or e.path.startswith((f"{path}.", f"{path}["))]
-    assert blamed, (path, found)
+def test_a_broken_value_is_blamed_on_its_field(kind: str, mutate: Mutate, data: Any) -> None:
+    case = data.draw(cases(first_kind=kind))
+    slot = data.draw(st.sampled_from(f0_slots(case)))
+    mutate(data.draw, slot)
+    assert_blamed(case, slot.path)
+
+
+# --- the payload as a whole broken -------------------------------------------------------
+
+
+def unknown_field(draw: Draw, case: Case) -> str:
+    case.payload["zz_unknown"] = 1
+    return "zz_unknown"
+
+
+def missing_required(draw: Draw, case: Case) -> str:
+    del case.payload["f0"]
+    return "f0"
+
+
+def missing_turn(draw: Draw, case: Case) -> str:
+    key = draw(st.sampled_from(sorted(case.payload["f0"])))
+    del case.payload["f0"][key]
+    return f"f0.{key}"
+
+
+def per_turn_not_an_object(draw: Draw, case: Case) -> str:
+    case.payload["f0"] = list(case.payload["f0"].values())
+    return "f0"
+
+
+def turn_key(make_key: Callable[[Case], str]) -> Callable[[Draw, Case], str]:
+    def mutate(draw: Draw, case: Case) -> str:
+        entries = case.payload["f0"]
+        key = make_key(case)
+        entries[key] = next(iter(entries.values()))
+        return f"f0.{key}"
+
+    return mutate
+
+
+def condition_false_but_given(draw: Draw, case: Case) -> str:
+    case.payload["f1"] = value_for(draw, case.models["f1"], case.item)
+    return "f1"
+
+
+PAYLOAD_MUTATIONS: list[tuple[str, dict[str, Any], Callable[[Draw, Case], str]]] = [
+    ("unknown-field", {}, unknown_field),
+    ("missing-required", {"first_per_turn": False}, missing_required),
+    ("missing-turn", {"first_per_turn": True}, missing_turn),
+    ("per-turn-not-an-object", {"first_per_turn": True}, per_turn_not_an_object),
+    ("turn-key-not-an-index", {"first_per_turn": True}, turn_key(lambda case: "x")),
+    ("turn-key-padded", {"first_per_turn": True}, turn_key(lambda case: "01")),
+    (
+        "turn-beyond-item",
+        {"first_per_turn": True},
+        turn_key(lambda case: str(len(case.item["turns"]) + 2)),
+    ),
+    (
+        "condition-false-but-given",
+        {"first_per_turn": False, "false_condition": True},
+        condition_false_but_given,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "mutate"),
+    [pytest.param(options, fn, id=name) for name, options, fn in PAYLOAD_MUTATIONS],
+)
+@MUTATION_SETTINGS
+@given(data=st.data())
+def test_a_broken_payload_is_blamed_on_the_broken_field(
+    options: dict[str, Any], mutate: Callable[[Draw, Case], str], data: Any
+) -> None:
+    case = data.draw(cases(**options))
+    path = mutate(data.draw, case)
+    assert_blamed(case, path)

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from annotary.cli import admin_cmds, data_cmds, project_cmds
+from annotary.cli import admin_cmds, data_cmds, project_cmds, remote_cmds, server_cmds
 from annotary.cli.common import err_console
 from annotary.errors import AnnotaryError
 
@@ -17,10 +17,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 project_cmds.register(app)
 data_cmds.register(app)
 admin_cmds.register(app)
+server_cmds.register(app)
+remote_cmds.register(app)
 
 
 def render_error(error: AnnotaryError) -> None:

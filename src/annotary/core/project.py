@@ -127,11 +127,12 @@ class Workflow(Section):
     overlap: int = Field(default=1, ge=1, le=50)
     gold_rate: float = Field(default=0.0, ge=0, le=0.5)
     qualification: Qualification | None = None
-    agreement_threshold: float = Field(default=0.67, ge=0, le=1)
+    agreement_threshold: float = Field(default=0.66, ge=0, le=1)
+    """Share agreeing with the majority; 0.66 lets 2 of 3 (0.667) pass."""
     aggregation: Literal[AGGREGATION_METHODS] = "majority"  # type: ignore[valid-type]
     adjudication_tier: Literal["reviewer", "expert"] = "reviewer"
     routing: list[RoutingRule] = Field(default_factory=list)
-    lease_timeout: int = Field(default=900, ge=10)
+    lease_timeout: int = Field(default=900, ge=1)
     min_gold_accuracy: float = Field(default=0.0, ge=0, le=1)
     min_gold_count: int = Field(default=10, ge=1)
     review_sampling_rate: float = Field(default=0.0, ge=0, le=1)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from annotary.core.ingest.mapping import ImportOptions, ItemRow, RowError, RowMapper
 from annotary.core.ingest.readers import Record, read_records
+from annotary.core.queue import match_route
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
     E_IMPORT_FILE_UNREADABLE,
@@ -28,9 +29,11 @@ from annotary.errors import (
     FieldError,
     Invalid,
 )
+from annotary.services.access import MANAGER, Actor, project_for, require_role
 from annotary.services.audit import record_event
 from annotary.services.projects import ProjectRef, get_project
-from annotary.storage.db import Database, write_transaction
+from annotary.services.workflow import routes_of
+from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.item_store import ItemStore, NewItem
 from annotary.storage.models import GoldAnswer, ImportBatch, Prelabel
 
@@ -87,14 +90,22 @@ def import_items(
     batch_size: int = 5000,
     progress: Progress | None = None,
     actor_id: int | None = None,
+    actor: Actor | None = None,
 ) -> ImportReport:
-    """Import `source` into the project; see the module docstring for the rules."""
+    """Import `source` into the project; see the module docstring for the rules.
+
+    With an `actor` (the API) the caller must be a manager of the project or an
+    admin; without one the caller is the trusted local CLI.
+    """
     if not source.is_file():
         raise Invalid(E_IMPORT_FILE_UNREADABLE, f"{source} is not a readable file")
     report = ImportReport(str(source))
     rejects = _RejectsWriter(rejects_path or default_rejects_path(source), on_error == "skip")
     try:
         with write_transaction(db.sessions) as session:
+            if actor is not None:
+                _authorize(session, actor, project_name)
+                actor_id = actor.user_id
             project = get_project(session, project_name)
             options = options_for_project(options, project.item_kind)
             run = _ImportRun(session, project, options, report, source.name, batch_size)
@@ -112,12 +123,26 @@ def import_items(
                     "(use --on-error skip to import the good rows)",
                     report.errors,
                 )
-            run.finish(on_error, actor_id)
+            run.finish(on_error, actor_id, actor.source if actor else "cli")
     finally:
         rejects.close()
     if rejects.written:
         report.rejects_path = str(rejects.path)
     return report
+
+
+def authorize_import(db: Database, actor: Actor, project_name: str) -> None:
+    """Fail fast, before an upload is accepted, unless the actor may import into the project.
+
+    `import_items` checks again inside its transaction; this only spares the
+    server from receiving a file it would refuse.
+    """
+    with read_session(db.sessions) as session:
+        _authorize(session, actor, project_name)
+
+
+def _authorize(session: Session, actor: Actor, project_name: str) -> None:
+    require_role(session, actor, project_for(session, actor, project_name), frozenset({MANAGER}))
 
 
 def options_for_project(options: ImportOptions, item_kind: str) -> ImportOptions:
@@ -155,6 +180,7 @@ class _ImportRun:
             options, lambda annotation, content: validate_annotation(schema, annotation, content)
         )
         self.pending: dict[str, ItemRow] = {}
+        self.routes = routes_of(project.definition.get("workflow", {}))
         self.keep_writing_after_errors = False
         self.batch = ImportBatch(
             project_id=project.id, source=filename, options=_options_dict(options)
@@ -229,6 +255,7 @@ class _ImportRun:
             priority=row.priority,
             is_gold=row.gold is not None,
             import_batch_id=self.batch.id,
+            route_rule=match_route(self.routes, row.metadata) if self.routes else None,
         )
 
     def _attach(self, rows: list[ItemRow], ids: dict[str, int]) -> None:
@@ -276,7 +303,7 @@ class _ImportRun:
         added, _ = self.store.insert(children)
         self.report.child_items_added += added
 
-    def finish(self, on_error: OnError, actor_id: int | None) -> None:
+    def finish(self, on_error: OnError, actor_id: int | None, source: str) -> None:
         """Record the batch's counts and the audit event."""
         report = self.report
         self.batch.rows_read = report.rows_read
@@ -298,6 +325,7 @@ class _ImportRun:
                 "duplicates": report.duplicates,
                 "rejected": report.rejected,
             },
+            source=source,
         )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
 from annotary.services.projects import get_project
 from annotary.storage.db import Database, read_session
 from annotary.storage.models import Annotation, GoldAnswer, ImportBatch, Item, Prelabel
@@ -47,9 +48,19 @@ class ProjectStatus:
         }
 
 
-def project_status(db: Database, name: str) -> ProjectStatus:
-    """Items by status and kind, plus gold, pre-label, annotation and import counts."""
+STATUS_ROLES = frozenset({MANAGER, REVIEWER, EXPERT})
+"""Who may see a project's counts: not annotators (they would learn the gold share)."""
+
+
+def project_status(db: Database, name: str, actor: Actor | None = None) -> ProjectStatus:
+    """Items by status and kind, plus gold, pre-label, annotation and import counts.
+
+    With an `actor` (the API) the caller must be a manager, reviewer or expert
+    of the project, or an admin; without one the caller is the trusted local CLI.
+    """
     with read_session(db.sessions) as session:
+        if actor is not None:
+            require_role(session, actor, project_for(session, actor, name), STATUS_ROLES)
         project = get_project(session, name)
         status = ProjectStatus(
             project.name, project.item_kind, project.schema.version, project.guideline_version

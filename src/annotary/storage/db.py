@@ -6,8 +6,10 @@ never blocks the writer. PostgreSQL URLs are routed to psycopg 3.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ from annotary.errors import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# SQLite admits one writer at a time; a thread that finds the file locked
+# sleeps in SQLite's busy handler in growing steps (tens of ms), which makes
+# latency spiky under load. Writers of one process queue on this lock instead;
+# other processes still meet SQLite's own locking (busy_timeout).
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def normalize_url(url: str) -> str:
@@ -54,6 +62,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        _SQLITE_WRITE_LOCKS[engine] = threading.Lock()
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise Invalid(
@@ -72,6 +81,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
@@ -102,7 +112,9 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     On SQLite the write lock is taken at BEGIN (serializing writers); on
     PostgreSQL this is an ordinary transaction.
     """
-    with factory() as session, session.begin():
+    bind = factory.kw.get("bind")
+    lock = _SQLITE_WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    with lock or nullcontext(), factory() as session, session.begin():
         session.connection(execution_options={"sqlite_immediate": True})
         yield session
 

@@ -30,22 +30,24 @@ _COLUMNS = (
     "priority",
     "is_gold",
     "import_batch_id",
+    "route_rule",
 )
 _COLUMN_LIST = ", ".join(_COLUMNS)
 _SQLITE_INSERT = (
-    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, created_at) "
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, 0, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
+    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count, created_at) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, 0, 0, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
     "ON CONFLICT (project_id, content_hash) DO NOTHING"
 )
 _PG_STAGING = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS import_staging ("
     "project_id bigint, kind text, content jsonb, content_hash text, metadata jsonb, "
     "external_id text, parent_id bigint, turn_index integer, status text, "
-    "priority double precision, is_gold boolean, import_batch_id bigint) ON COMMIT DROP"
+    "priority double precision, is_gold boolean, import_batch_id bigint, route_rule integer) "
+    "ON COMMIT DROP"
 )
 _PG_MOVE = (
-    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, created_at) "
-    f"SELECT {_COLUMN_LIST}, 0, now() FROM import_staging "
+    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count, created_at) "
+    f"SELECT {_COLUMN_LIST}, 0, 0, now() FROM import_staging "
     "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id, content_hash"
 )
 
@@ -68,6 +70,7 @@ class NewItem(NamedTuple):
     priority: float
     is_gold: bool
     import_batch_id: int | None
+    route_rule: int | None
 
 
 class ItemStore:

@@ -75,6 +75,10 @@ class Project(Base):
     item_kind: Mapped[str] = mapped_column(String(32))
     definition: Mapped[dict[str, Any]]
     """The validated project file minus schema and guidelines (they are versioned)."""
+    schema_version: Mapped[int] = mapped_column(Integer, default=1)
+    """The current schema version (a row of schema_versions)."""
+    guideline_version: Mapped[int] = mapped_column(Integer, default=1)
+    """The current guidelines version (a row of guideline_versions)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -89,7 +93,13 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(16))
     terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     qualified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    qualification_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pause_reason: Mapped[str | None] = mapped_column(String(300))
+    gold_answered: Mapped[int] = mapped_column(Integer, default=0)
+    gold_correct: Mapped[int] = mapped_column(Integer, default=0)
+    qualification_answered: Mapped[int] = mapped_column(Integer, default=0)
+    qualification_correct: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -133,10 +143,7 @@ class ImportBatch(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (
-        UniqueConstraint("project_id", "content_hash"),
-        Index("ix_items_queue", "project_id", "status", "priority"),
-    )
+    __table_args__ = (UniqueConstraint("project_id", "content_hash"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -152,11 +159,19 @@ class Item(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     annotation_count: Mapped[int] = mapped_column(Integer, default=0)
+    lease_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Live leases on the item; annotation_count + lease_count never exceeds overlap."""
+    route_rule: Mapped[int | None] = mapped_column(Integer)
+    """Index of the project's routing rule this item matches (None: any annotator)."""
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     import_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_batches.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Serving order: highest priority first, then import order.
+Index("ix_items_queue", Item.project_id, Item.status, Item.priority.desc(), Item.id)
 
 
 class Prelabel(Base):
@@ -248,3 +263,60 @@ class AuditEvent(Base):
     """Where the action came from: `cli`, or the client address for the API."""
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A personal bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A browser login: the cookie carries the secret, the table its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Skip(Base):
+    """An annotator passed on an item; it is not served to them again."""
+
+    __tablename__ = "skips"
+    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemFlag(Base):
+    """A flag raised on an item (sensitive, unclear_guideline, needs_expert)."""
+
+    __tablename__ = "item_flags"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    flag: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -93,7 +93,7 @@ def check_label(field: LabelField, value: object, path: str) -> list[FieldError]
     """A single choice: one string of the label set."""
     if not isinstance(value, str):
         return [FieldError(path, f"must be a label (a string), not {describe(value)}")]
-    return _label_problem(field, value, path)
+    return _label_problem(field, value, path, field.label_names())
 
 
 def check_labels(field: LabelsField, value: object, path: str) -> list[FieldError]:
@@ -101,6 +101,7 @@ def check_labels(field: LabelsField, value: object, path: str) -> list[FieldErro
     if not isinstance(value, list):
         return [FieldError(path, f"must be a list of labels, not {describe(value)}")]
     errors: list[FieldError] = []
+    valid = field.label_names()
     first_seen: dict[str, int] = {}
     for index, label in enumerate(value):
         at = index_path(path, index)
@@ -112,7 +113,7 @@ def check_labels(field: LabelsField, value: object, path: str) -> list[FieldErro
             )
         else:
             first_seen[label] = index
-            errors.extend(_label_problem(field, label, at))
+            errors.extend(_label_problem(field, label, at, valid))
     if len(value) < field.min_count:
         errors.append(
             FieldError(path, f"choose at least {field.min_count} labels, not {len(value)}")
@@ -124,8 +125,7 @@ def check_labels(field: LabelsField, value: object, path: str) -> list[FieldErro
     return errors
 
 
-def _label_problem(field: ChoiceField, label: str, path: str) -> list[FieldError]:
-    valid = field.label_names()
+def _label_problem(field: ChoiceField, label: str, path: str, valid: list[str]) -> list[FieldError]:
     if label in valid:
         return []
     if field.leaf_only and label in field.taxonomy_nodes():

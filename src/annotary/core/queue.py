@@ -1,0 +1,208 @@
+"""Queue policy (SPEC 5) as pure functions: what to serve, what a submit means.
+
+The database performs the atomic claim that these functions decide on; all
+the rules live here so they can be tested exhaustively without a database.
+
+Serving order for `next task`:
+1. a live lease the annotator already holds (idempotent re-serve);
+2. refusal when the annotator must accept the confidentiality terms, is paused,
+   or failed the qualification;
+3. qualification gold items until the qualification is decided;
+4. at the gold rate (a uniform draw below `gold_rate`), a gold item the
+   annotator has not seen;
+5. otherwise the highest-priority item that needs annotations, that the
+   annotator has not annotated or skipped, and that routing allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+TIER_RANK: Final = {"annotator": 0, "reviewer": 1, "expert": 2}
+FLAGS: Final = ("sensitive", "unclear_guideline", "needs_expert")
+_REVIEW_HASH_MULTIPLIER: Final = 2_654_435_761  # Knuth's multiplicative hash
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing rule: items whose metadata match go to `tier` (or above) and/or `skills`."""
+
+    metadata: Mapping[str, Any]
+    flag: str | None
+    tier: str | None
+    skills: frozenset[str]
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    """The workflow settings the queue needs."""
+
+    overlap: int = 1
+    gold_rate: float = 0.0
+    min_gold_accuracy: float = 0.0
+    min_gold_count: int = 10
+    qualification_items: int | None = None
+    qualification_pass_mark: float = 0.8
+    terms_required: bool = False
+    routes: tuple[Route, ...] = ()
+    agreement_threshold: float = 0.66
+    review_sampling_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class AnnotatorState:
+    """What the queue knows about one member of the project."""
+
+    role: str
+    skills: frozenset[str] = frozenset()
+    terms_accepted: bool = False
+    paused: bool = False
+    pause_reason: str | None = None
+    qualified: bool = False
+    qualification_failed: bool = False
+
+
+@dataclass(frozen=True)
+class RouteFilter:
+    """Which items an annotator may get: unrouted ones (`base`) and these rule indices."""
+
+    base: bool
+    rules: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """No task: `code` is a stable error code, `reason` says why and what to do."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ServeQualification:
+    """Serve a gold item the annotator has not seen, as part of the qualification."""
+
+
+@dataclass(frozen=True)
+class ServeGold:
+    """Serve a gold item the annotator has not seen; fall back to `regular`."""
+
+    regular: RouteFilter
+
+
+@dataclass(frozen=True)
+class ServeRegular:
+    """Serve the best item that needs annotations and that `routes` allows."""
+
+    routes: RouteFilter
+
+
+Decision = Refuse | ServeQualification | ServeGold | ServeRegular
+
+
+def choose_next(state: AnnotatorState, rules: QueueRules, draw: float) -> Decision:
+    """Decide what kind of task to serve; `draw` is uniform in [0, 1).
+
+    >>> choose_next(AnnotatorState("annotator"), QueueRules(gold_rate=0.1), 0.05)
+    ServeGold(regular=RouteFilter(base=True, rules=frozenset()))
+    """
+    if state.role not in TIER_RANK:
+        return Refuse("E702", f"the role {state.role!r} is not served annotation tasks")
+    if rules.terms_required and not state.terms_accepted:
+        return Refuse("E805", "accept the project's confidentiality terms first")
+    if state.paused:
+        why = f": {state.pause_reason}" if state.pause_reason else ""
+        return Refuse("E804", f"you are paused in this project{why}; ask a manager to resume you")
+    if rules.qualification_items is not None and not state.qualified:
+        if state.qualification_failed:
+            return Refuse(
+                "E806", "you did not pass the qualification; ask a manager for another attempt"
+            )
+        return ServeQualification()
+    routes = allowed_routes(state, rules.routes)
+    if draw < rules.gold_rate:
+        return ServeGold(routes)
+    return ServeRegular(routes)
+
+
+def allowed_routes(state: AnnotatorState, routes: Sequence[Route]) -> RouteFilter:
+    """Rules whose tier the annotator reaches and whose skills they have (any of)."""
+    rank = TIER_RANK.get(state.role, -1)
+    allowed = set()
+    for index, route in enumerate(routes):
+        if route.tier is not None and rank < TIER_RANK.get(route.tier, 99):
+            continue
+        if route.skills and not route.skills & state.skills:
+            continue
+        allowed.add(index)
+    return RouteFilter(base=True, rules=frozenset(allowed))
+
+
+def match_route(routes: Sequence[Route], metadata: Mapping[str, Any]) -> int | None:
+    """Index of the first metadata rule the item matches (None: no rule, anyone)."""
+    for index, route in enumerate(routes):
+        if route.metadata and all(metadata.get(k) == v for k, v in route.metadata.items()):
+            return index
+    return None
+
+
+def flag_route(routes: Sequence[Route], flags: Sequence[str]) -> int | None:
+    """Index of the first flag rule matching one of `flags` (None: the default experts)."""
+    for index, route in enumerate(routes):
+        if route.flag is not None and route.flag in flags:
+            return index
+    return None
+
+
+@dataclass(frozen=True)
+class GoldOutcome:
+    """What a scored gold answer does to the annotator's standing."""
+
+    qualified: bool = False
+    qualification_failed: bool = False
+    pause_reason: str | None = None
+
+
+def after_gold_answer(
+    rules: QueueRules,
+    qualifying: bool,
+    answered: int,
+    correct: int,
+) -> GoldOutcome:
+    """Decide qualification or pausing from the updated counts.
+
+    `answered`/`correct` are the qualification counts while `qualifying`, else
+    the counts of ordinary gold checks.
+
+    >>> after_gold_answer(QueueRules(min_gold_accuracy=0.7, min_gold_count=5), False, 5, 3)
+    GoldOutcome(qualified=False, qualification_failed=False, pause_reason='gold accuracy 60% (3 of 5) is below the minimum 70%')
+    """  # noqa: E501
+    if qualifying:
+        needed = rules.qualification_items or 0
+        if answered < needed:
+            return GoldOutcome()
+        if correct / answered >= rules.qualification_pass_mark:
+            return GoldOutcome(qualified=True)
+        return GoldOutcome(qualification_failed=True)
+    if answered >= rules.min_gold_count and correct / answered < rules.min_gold_accuracy:
+        return GoldOutcome(
+            pause_reason=(
+                f"gold accuracy {correct / answered:.0%} ({correct} of {answered}) is below "
+                f"the minimum {rules.min_gold_accuracy:.0%}"
+            )
+        )
+    return GoldOutcome()
+
+
+def sampled_for_review(item_id: int, rate: float) -> bool:
+    """Whether a finalized item goes to review: a fixed hash of its id below `rate`.
+
+    Deterministic, so the sample is reproducible and spread over the whole
+    project rather than bunched in time.
+    """
+    if rate <= 0:
+        return False
+    bucket = (item_id * _REVIEW_HASH_MULTIPLIER) % 2**32
+    return bucket / 2**32 < rate

@@ -1,0 +1,166 @@
+"""Membership use cases: who works on a project, in which role, and in what state.
+
+Managers (and global admins) add members, change roles and resume paused
+annotators; every member accepts the project's confidentiality terms for
+themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotary.core.project import ROLES
+from annotary.errors import E_USER_INVALID, E_USER_NOT_FOUND, FieldError, Invalid, NotFound
+from annotary.services.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
+from annotary.services.audit import record_event
+from annotary.services.auth import aware_or_none
+from annotary.storage.db import Database, read_session, write_transaction
+from annotary.storage.models import Membership, Project, User, utcnow
+
+MANAGERS = frozenset({MANAGER})
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """One member of a project and their standing in it."""
+
+    username: str
+    display_name: str | None
+    role: str
+    terms_accepted_at: datetime | None
+    qualified_at: datetime | None
+    qualification_failed_at: datetime | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    gold_answered: int
+    gold_correct: int
+
+    @classmethod
+    def of(cls, membership: Membership, user: User) -> MemberInfo:
+        return cls(
+            user.username,
+            user.display_name,
+            membership.role,
+            aware_or_none(membership.terms_accepted_at),
+            aware_or_none(membership.qualified_at),
+            aware_or_none(membership.qualification_failed_at),
+            aware_or_none(membership.paused_at),
+            membership.pause_reason,
+            membership.gold_answered,
+            membership.gold_correct,
+        )
+
+
+def list_members(db: Database, actor: Actor, project_name: str) -> list[MemberInfo]:
+    """Every member of the project, by user name (managers and admins)."""
+    with read_session(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, MANAGERS)
+        rows = session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.project_id == project.id)
+            .order_by(User.username)
+        ).all()
+        return [MemberInfo.of(membership, user) for membership, user in rows]
+
+
+def add_member(
+    db: Database, actor: Actor, project_name: str, username: str, role: str
+) -> MemberInfo:
+    """Make a user a member with `role`, or change the role of an existing member."""
+    if role not in ROLES:
+        raise Invalid(
+            E_USER_INVALID,
+            f"cannot add {username!r} to {project_name!r}",
+            [FieldError("role", f"unknown role {role!r}; valid: {', '.join(ROLES)}")],
+        )
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, MANAGERS)
+        user = _user(session, username)
+        membership = _membership_of(session, project, user)
+        previous = membership.role if membership else None
+        if membership is None:
+            membership = Membership(project_id=project.id, user_id=user.id, role=role)
+            session.add(membership)
+        membership.role = role
+        session.flush()
+        record_event(
+            session,
+            "member.add" if previous is None else "member.role",
+            actor_id=actor.user_id,
+            project_id=project.id,
+            target=f"user:{username}",
+            details={"role": role, "previous_role": previous},
+            source=actor.source,
+        )
+        return MemberInfo.of(membership, user)
+
+
+def resume_member(db: Database, actor: Actor, project_name: str, username: str) -> MemberInfo:
+    """Let a paused (or qualification-failed) member work again (managers and admins)."""
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, MANAGERS)
+        user = _user(session, username)
+        membership = _membership_of(session, project, user)
+        if membership is None:
+            raise NotFound(E_USER_NOT_FOUND, f"{username!r} is not a member of {project.name!r}")
+        record_event(
+            session,
+            "member.resume",
+            actor_id=actor.user_id,
+            project_id=project.id,
+            target=f"user:{username}",
+            details={
+                "was_paused": membership.paused_at is not None,
+                "pause_reason": membership.pause_reason,
+                "had_failed_qualification": membership.qualification_failed_at is not None,
+            },
+            source=actor.source,
+        )
+        membership.paused_at = None
+        membership.pause_reason = None
+        membership.qualification_failed_at = None
+        session.flush()
+        return MemberInfo.of(membership, user)
+
+
+def accept_terms(db: Database, actor: Actor, project_name: str) -> MemberInfo:
+    """Record that the actor accepts the project's confidentiality terms (members only)."""
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        membership = require_role(session, actor, project, ALL_ROLES, admin_passes=False)
+        assert membership is not None  # admin_passes=False: members only
+        if membership.terms_accepted_at is None:
+            membership.terms_accepted_at = utcnow()
+            record_event(
+                session,
+                "member.accept_terms",
+                actor_id=actor.user_id,
+                project_id=project.id,
+                target=f"user:{actor.username}",
+                source=actor.source,
+            )
+        session.flush()
+        user = session.get(User, actor.user_id)
+        assert user is not None  # the actor was authenticated in this request
+        return MemberInfo.of(membership, user)
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(E_USER_NOT_FOUND, f"no user named {username!r}")
+    return user
+
+
+def _membership_of(session: Session, project: Project, user: User) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )

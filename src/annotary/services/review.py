@@ -1,0 +1,291 @@
+"""Senior work on items (SPEC 4-5): adjudication, escalations, review sampling.
+
+- adjudication: items whose annotators disagreed; a reviewer (or the project's
+  adjudication tier) sees every annotation and records the final answer.
+- escalations: flagged items; an expert finalizes them or sends them back.
+- review: a sample of finalized items; a reviewer confirms or overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotary.core.consensus import majority_consensus
+from annotary.core.queue import TIER_RANK
+from annotary.core.schema.validation import validate_annotation
+from annotary.errors import (
+    E_ANNOTATION_INVALID,
+    E_ITEM_NOT_FOUND,
+    E_ITEM_STATE,
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+)
+from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
+from annotary.services.audit import record_event
+from annotary.services.finalize import (
+    ADJUDICATION,
+    ESCALATED,
+    FINALIZED,
+    QUEUED,
+    REVIEW,
+    finalize_if_complete,
+)
+from annotary.services.projects import current_schema
+from annotary.storage.db import Database, read_session, write_transaction
+from annotary.storage.models import (
+    Annotation,
+    FinalLabel,
+    Item,
+    ItemFlag,
+    Project,
+    User,
+    utcnow,
+)
+
+SeniorQueue = Literal["adjudication", "escalated", "review"]
+SENIOR = frozenset({REVIEWER, EXPERT, MANAGER})
+EXPERTS = frozenset({EXPERT, MANAGER})
+
+
+@dataclass(frozen=True)
+class Case:
+    """An item with everything a senior needs to decide on it."""
+
+    item_id: int
+    status: str
+    kind: str
+    content: dict[str, Any]
+    metadata: dict[str, Any]
+    annotations: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+    suggestion: dict[str, Any] | None
+    agreement: float | None
+    final: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": {
+                "id": self.item_id,
+                "status": self.status,
+                "kind": self.kind,
+                "content": self.content,
+                "metadata": self.metadata,
+            },
+            "annotations": self.annotations,
+            "flags": self.flags,
+            "suggestion": self.suggestion,
+            "agreement": self.agreement,
+            "final": self.final,
+        }
+
+
+def _adjudicators(project: Project) -> frozenset[str]:
+    tier = project.definition.get("workflow", {}).get("adjudication_tier", REVIEWER)
+    return frozenset(r for r in SENIOR if r == MANAGER or TIER_RANK[r] >= TIER_RANK[tier])
+
+
+def next_case(
+    db: Database,
+    actor: Actor,
+    project_name: str,
+    queue: Literal["adjudication", "escalated", "review"],
+) -> Case | None:
+    """The oldest highest-priority item waiting in a senior queue."""
+    with read_session(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, _roles_for(project, queue))
+        item = session.scalar(
+            select(Item)
+            .where(Item.project_id == project.id, Item.status == queue)
+            .order_by(Item.priority.desc(), Item.id)
+            .limit(1)
+        )
+        return _case(session, project, item) if item is not None else None
+
+
+def _roles_for(project: Project, queue: str) -> frozenset[str]:
+    if queue == ADJUDICATION:
+        return _adjudicators(project)
+    if queue == ESCALATED:
+        return EXPERTS
+    return SENIOR
+
+
+def _case(session: Session, project: Project, item: Item) -> Case:
+    rows = session.execute(
+        select(Annotation, User.username)
+        .join(User, User.id == Annotation.user_id)
+        .where(Annotation.item_id == item.id)
+        .order_by(Annotation.id)
+    ).all()
+    flags = session.execute(
+        select(ItemFlag, User.username)
+        .outerjoin(User, User.id == ItemFlag.user_id)
+        .where(ItemFlag.item_id == item.id)
+        .order_by(ItemFlag.id)
+    ).all()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.item_id == item.id))
+    schema = current_schema(session, project)
+    payloads = [annotation.payload for annotation, _ in rows]
+    consensus = majority_consensus(schema, payloads) if payloads else None
+    return Case(
+        item_id=item.id,
+        status=item.status,
+        kind=item.kind,
+        content=item.content,
+        metadata=item.meta,
+        annotations=[
+            {
+                "id": a.id,
+                "annotator": username,
+                "payload": a.payload,
+                "time_spent_ms": a.time_spent_ms,
+                "flags": a.flags,
+                "schema_version": a.schema_version,
+                "guideline_version": a.guideline_version,
+            }
+            for a, username in rows
+        ],
+        flags=[
+            {"flag": f.flag, "note": f.note, "by": username, "resolved": f.resolved_at is not None}
+            for f, username in flags
+        ],
+        suggestion=consensus.payload if consensus else None,
+        agreement=consensus.agreement if consensus else None,
+        final=(
+            {"payload": final.payload, "method": final.method, "reason": final.reason}
+            if final
+            else None
+        ),
+    )
+
+
+def _locked_item(session: Session, project: Project, item_id: int, status: str) -> Item:
+    item = session.scalar(
+        select(Item).where(Item.id == item_id, Item.project_id == project.id).with_for_update()
+    )
+    if item is None:
+        raise NotFound(E_ITEM_NOT_FOUND, f"no item {item_id} in project {project.name!r}")
+    if item.status != status:
+        raise Conflict(
+            E_ITEM_STATE,
+            f"item {item_id} is {item.status!r}, not {status!r}; someone may have decided it",
+        )
+    return item
+
+
+def _checked_payload(session: Session, project: Project, item: Item, payload: Any) -> None:
+    schema = current_schema(session, project)
+    if not isinstance(payload, dict):
+        raise Invalid(
+            E_ANNOTATION_INVALID,
+            "the decision needs an annotation object",
+            [FieldError("payload", "must be an annotation object")],
+        )
+    problems = validate_annotation(schema, payload, item.content)
+    if problems:
+        raise Invalid(
+            E_ANNOTATION_INVALID,
+            "the decision does not match the schema",
+            [FieldError(f"payload.{p.path}" if p.path else "payload", p.reason) for p in problems],
+        )
+
+
+def _set_final(
+    session: Session, item: Item, payload: dict[str, Any], method: str, actor: Actor, reason: str
+) -> None:
+    final = session.scalar(select(FinalLabel).where(FinalLabel.item_id == item.id))
+    if final is None:
+        final = FinalLabel(item_id=item.id)
+        session.add(final)
+    final.payload = payload
+    final.method = method
+    final.decided_by = actor.user_id
+    final.reason = reason
+    final.confidence = 1.0
+    item.status = FINALIZED
+
+
+def adjudicate(
+    db: Database, actor: Actor, project_name: str, item_id: int, payload: Any, reason: str
+) -> None:
+    """Record the final answer of an item whose annotators disagreed."""
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, _adjudicators(project))
+        item = _locked_item(session, project, item_id, ADJUDICATION)
+        _checked_payload(session, project, item, payload)
+        _set_final(session, item, payload, "adjudication", actor, reason)
+        _audit(session, actor, project, item, "item.adjudicate", reason)
+
+
+def resolve_escalation(
+    db: Database,
+    actor: Actor,
+    project_name: str,
+    item_id: int,
+    action: Literal["finalize", "requeue"],
+    payload: Any,
+    reason: str,
+) -> None:
+    """An expert decides a flagged item, or sends it back to the queue."""
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, EXPERTS)
+        item = _locked_item(session, project, item_id, ESCALATED)
+        if action == "finalize":
+            _checked_payload(session, project, item, payload)
+            _set_final(session, item, payload, "expert", actor, reason)
+        else:
+            item.status = QUEUED
+            item.route_rule = None
+            schema = current_schema(session, project)
+            finalize_if_complete(session, project, item, schema)
+        for flag in session.scalars(
+            select(ItemFlag).where(ItemFlag.item_id == item.id, ItemFlag.resolved_at.is_(None))
+        ):
+            flag.resolved_at = utcnow()
+            flag.resolved_by = actor.user_id
+        _audit(session, actor, project, item, f"item.escalation.{action}", reason)
+
+
+def review_item(
+    db: Database,
+    actor: Actor,
+    project_name: str,
+    item_id: int,
+    verdict: Literal["confirm", "override"],
+    payload: Any,
+    reason: str,
+) -> None:
+    """Confirm a sampled final label, or replace it."""
+    with write_transaction(db.sessions) as session:
+        project = project_for(session, actor, project_name)
+        require_role(session, actor, project, SENIOR)
+        item = _locked_item(session, project, item_id, REVIEW)
+        if verdict == "override":
+            _checked_payload(session, project, item, payload)
+            _set_final(session, item, payload, "review", actor, reason)
+        else:
+            item.status = FINALIZED
+        _audit(session, actor, project, item, f"item.review.{verdict}", reason)
+
+
+def _audit(
+    session: Session, actor: Actor, project: Project, item: Item, action: str, reason: str
+) -> None:
+    record_event(
+        session,
+        action,
+        actor_id=actor.user_id,
+        project_id=project.id,
+        target=f"item:{item.id}",
+        details={"reason": reason},
+        source=actor.source,
+    )

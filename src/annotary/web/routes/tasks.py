@@ -1,0 +1,109 @@
+"""The annotation queue: next task, submit, skip (SPEC 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from annotary.services import queue
+from annotary.services.access import Actor
+from annotary.storage.db import Database
+from annotary.web.deps import current_actor, get_db
+from annotary.web.schemas import ERROR_RESPONSES
+
+router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
+
+
+class ItemOut(BaseModel):
+    id: int
+    kind: str
+    content: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class PrelabelOut(BaseModel):
+    model: str
+    annotation: dict[str, Any]
+    confidence: float | None
+
+
+class TaskOut(BaseModel):
+    """A task: the item to annotate under a lease that expires at `expires_at`."""
+
+    lease_id: int
+    expires_at: str
+    item: ItemOut
+    schema_version: int
+    guideline_version: int
+    prelabels: list[PrelabelOut]
+
+
+class SubmitIn(BaseModel):
+    """An annotation (validated against the schema), or flags alone to escalate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    annotation: dict[str, Any] | None = None
+    time_spent_ms: int | None = Field(default=None, ge=0)
+    flags: list[str] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SubmitOut(BaseModel):
+    annotation_id: int | None
+    item_status: str
+
+
+class SkipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/projects/{name}/tasks/next",
+    summary="Get the next task",
+    response_model=TaskOut,
+    responses={204: {"description": "Nothing left to annotate for you"}},
+)
+def next_task(
+    name: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
+) -> Any:
+    """Your live task again, or a new one; 204 when nothing is left for you."""
+    task = queue.next_task(db, actor, name)
+    if task is None:
+        return Response(status_code=204)
+    return task.to_dict()
+
+
+@router.post("/tasks/{lease_id}/submit", summary="Submit a task", response_model=SubmitOut)
+def submit(
+    lease_id: int,
+    body: SubmitIn,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_db),
+) -> queue.SubmitResult:
+    """Store the annotation (422 lists every field error); flags escalate the item."""
+    return queue.submit_annotation(
+        db,
+        actor,
+        lease_id,
+        body.annotation,
+        time_spent_ms=body.time_spent_ms,
+        flags=tuple(body.flags),
+        note=body.note,
+    )
+
+
+@router.post("/tasks/{lease_id}/skip", summary="Skip a task", status_code=204)
+def skip(
+    lease_id: int,
+    body: SkipIn,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_db),
+) -> Response:
+    """Give the task back with a reason; it is not served to you again."""
+    queue.skip_task(db, actor, lease_id, body.reason)
+    return Response(status_code=204)

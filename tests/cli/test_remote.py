@@ -1,0 +1,224 @@
+"""`annotary serve` as a real process, driven by `annotary remote ...` and the client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from annotary.client import AnnotaryClient
+from annotary.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from annotary.services.access import Actor
+from annotary.services.auth import create_token
+from annotary.services.users import NewUser, add_user
+from annotary.storage.db import Database
+from annotary.templates import template_files
+from tests.cli.runner import ANNOTARY, run
+
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """A running `annotary serve`; its output goes to a log file."""
+
+    def __init__(self, args: list[str], cwd: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [ANNOTARY, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+            )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"annotary serve exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/openapi.json", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(f"annotary serve did not answer in {START_TIMEOUT} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def make_admin_token(db_url: str) -> str:
+    db = Database.from_url(db_url)
+    try:
+        user_id = add_user(db, NewUser("root", None, is_admin=True))
+        token, _ = create_token(db, Actor(user_id, "root", True), "tests")
+    finally:
+        db.dispose()
+    return token
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    token = make_admin_token(db_url)
+    running = Server(["--db", db_url], tmp_path, tmp_path / "server.log")
+    yield running, token
+    running.stop()
+
+
+def remote(server: Server, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run("remote", "--server", server.url, "--token", token, *args)
+
+
+def test_remote_cli_and_client_end_to_end(server: tuple[Server, str], tmp_path: Path) -> None:
+    running, token = server
+    files = template_files("classification")
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text(files["sample.jsonl"])
+
+    assert json.loads(remote(running, token, "projects", "--json").stdout) == []
+    with AnnotaryClient(running.url, token) as client:
+        made = client.create_project(files["project.yaml"], files["guidelines.md"])
+        assert made["name"] == "classification-demo"
+        with pytest.raises(Invalid) as invalid:
+            client.create_project("name: x\n")
+        assert invalid.value.code == "E101" and invalid.value.details
+
+    listed = remote(running, token, "projects")
+    assert listed.returncode == 0, listed.stderr
+    assert "classification-demo" in listed.stdout
+
+    imported = remote(running, token, "import", "classification-demo", str(sample), "--json")
+    assert imported.returncode == 0, imported.stderr
+    report = json.loads(imported.stdout)
+    assert report["items_added"] > 0 and report["gold_added"] >= 5
+    again = remote(running, token, "import", "classification-demo", str(sample))
+    assert again.returncode == 0 and "0 items added" in again.stdout
+
+    status = json.loads(remote(running, token, "status", "classification-demo", "--json").stdout)
+    assert status["total_items"] == report["items_added"]
+    table = remote(running, token, "status", "classification-demo")
+    assert "queued" in table.stdout and "gold" in table.stdout
+
+    added = run(
+        "remote",
+        "users-add",
+        "ann9",
+        "--project",
+        "classification-demo",
+        "--role",
+        "annotator",
+        env={
+            "ANNOTARY_SERVER": running.url,
+            "ANNOTARY_TOKEN": token,
+            "ANNOTARY_NEW_PASSWORD": "long-password",
+        },
+    )
+    assert added.returncode == 0, added.stderr
+    users = json.loads(remote(running, token, "users", "--json").stdout)
+    assert {u["username"] for u in users} == {"root", "ann9"}
+    assert "ann9" in remote(running, token, "users").stdout
+
+    with AnnotaryClient(running.url) as anonymous, pytest.raises(Unauthenticated):
+        anonymous.me()
+    with AnnotaryClient(running.url, token) as client:
+        annotator_token = client.create_token("for ann9")  # the admin's, to test revocation
+        client.revoke_token(annotator_token["id"])
+        ann9 = client.add_member("classification-demo", "ann9", "annotator")
+        assert ann9["role"] == "annotator"
+        with pytest.raises(NotFound) as missing:
+            client.status("nope")
+        assert missing.value.code == "E401"
+        assert client.me()["username"] == "root"
+
+
+def test_remote_errors_print_code_and_exit_1(server: tuple[Server, str]) -> None:
+    running, token = server
+    missing = remote(running, token, "status", "nope")
+    assert missing.returncode == 1
+    assert "E401" in missing.stderr and "Traceback" not in missing.stderr
+    bad_token = remote(running, "ann_wrong", "projects")
+    assert bad_token.returncode == 1 and "E706" in bad_token.stderr
+    no_token = run("remote", "--server", running.url, "projects", env={"ANNOTARY_TOKEN": ""})
+    assert no_token.returncode == 1 and "E701" in no_token.stderr
+    unreachable = run("remote", "--server", "http://127.0.0.1:9", "--token", token, "projects")
+    assert unreachable.returncode == 1 and "E710" in unreachable.stderr
+
+
+def test_annotator_logs_in_makes_a_token_and_is_refused_status(
+    server: tuple[Server, str],
+) -> None:
+    running, token = server
+    files = template_files("classification")
+    with AnnotaryClient(running.url, token) as admin:
+        admin.create_project(files["project.yaml"], files["guidelines.md"])
+        admin.add_user("ann1", "long-password", project="classification-demo", role="annotator")
+    with httpx.Client(base_url=f"{running.url}/api/v1") as browser:
+        login = browser.post("/auth/login", json={"username": "ann1", "password": "long-password"})
+        assert login.status_code == 200
+        made = browser.post(
+            "/me/tokens",
+            json={"name": "cli"},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
+        assert made.status_code == 201
+    with AnnotaryClient(running.url, made.json()["token"]) as ann1:
+        assert [p["role"] for p in ann1.projects()] == ["annotator"]
+        with pytest.raises(Forbidden) as refused:
+            ann1.status("classification-demo")
+        assert refused.value.code == "E702"
+
+
+def test_serve_demo_smoke(tmp_path: Path) -> None:
+    running = Server(["--demo"], tmp_path, tmp_path / "demo.log")
+    try:
+        output = running.log.read_text()
+        tokens = dict(
+            re.findall(r"^\s+(\w+)\s+\S+\s+password \S+\s+token (ann_\S+)$", output, re.M)
+        )
+        assert set(tokens) == {"admin", "manager", "reviewer", "expert", "ann1", "ann2", "ann3"}
+        assert f"{running.url}/api/v1" in output and "demo-ann1" in output
+        assert (tmp_path / "demo" / "annotary.db").is_file()
+        with AnnotaryClient(running.url, tokens["ann1"]) as ann1:
+            projects = ann1.projects()
+            assert [(p["name"], p["role"]) for p in projects] == [
+                ("classification-demo", "annotator")
+            ]
+            with pytest.raises(Forbidden):
+                ann1.status("classification-demo")
+        login = httpx.post(
+            f"{running.url}/api/v1/auth/login",
+            json={"username": "manager", "password": "demo-manager"},
+        )
+        assert login.status_code == 200 and login.json()["csrf_token"]
+        with AnnotaryClient(running.url, tokens["manager"]) as manager:
+            assert manager.status("classification-demo")["total_items"] > 0
+    finally:
+        running.stop()

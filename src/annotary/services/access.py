@@ -89,20 +89,16 @@ def worker_membership(
     """
     query = (
         select(Project, Membership)
-        .outerjoin(
-            Membership,
-            (Membership.project_id == Project.id) & (Membership.user_id == actor.user_id),
-        )
-        .where(Project.name == name)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.name == name, Membership.user_id == actor.user_id)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Membership)
     row = session.execute(query).first()
-    if row is None or (row[1] is None and not actor.is_admin):
-        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {name!r}")
-    project, membership = row
-    if membership is None:
+    if row is None:  # not a member: say so to admins, deny the project exists to others
+        project = project_for(session, actor, name)
         raise Forbidden(E_NOT_MEMBER, f"you are not a member of project {project.name!r}")
+    project, membership = row
     if membership.role not in roles:
         raise Forbidden(
             E_FORBIDDEN,

@@ -127,7 +127,8 @@ def percentile(values: list[float], q: float) -> float:
 def measure(label: str, url: str, workers: int, items: int, tmp: Path) -> list[str]:
     tokens = prepare(url, items, tmp)
     rows = []
-    with live_server(url, workers=workers, timeout=120) as base:
+    with live_server(url, workers=workers, timeout=120) as server:
+        base = server.url
         for clients, cycles in ((1, 1000), (CLIENTS, 100)):
             chosen = tokens[:1] if clients == 1 else tokens[1:]
             asyncio.run(run_clients(base, chosen, 5))  # warm-up: connections, caches

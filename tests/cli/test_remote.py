@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,57 +18,8 @@ from annotary.services.auth import create_token
 from annotary.services.users import NewUser, add_user
 from annotary.storage.db import Database
 from annotary.templates import template_files
-from tests.cli.runner import ANNOTARY, run
-
-START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """A running `annotary serve`; its output goes to a log file."""
-
-    def __init__(self, args: list[str], cwd: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [ANNOTARY, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
-                cwd=cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
-            )
-        self._wait_until_ready()
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"annotary serve exited early:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/openapi.json", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"annotary serve did not answer in {START_TIMEOUT} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+from annotary.testing import ServerProcess, live_server
+from tests.cli.runner import run
 
 
 def make_admin_token(db_url: str) -> str:
@@ -86,18 +33,19 @@ def make_admin_token(db_url: str) -> str:
 
 
 @pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, str]]:
+def server(db_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
     token = make_admin_token(db_url)
-    running = Server(["--db", db_url], tmp_path, tmp_path / "server.log")
-    yield running, token
-    running.stop()
+    with live_server(db_url, cwd=tmp_path) as running:
+        yield running, token
 
 
-def remote(server: Server, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+def remote(server: ServerProcess, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run("remote", "--server", server.url, "--token", token, *args)
 
 
-def test_remote_cli_and_client_end_to_end(server: tuple[Server, str], tmp_path: Path) -> None:
+def test_remote_cli_and_client_end_to_end(
+    server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
     running, token = server
     files = template_files("classification")
     sample = tmp_path / "sample.jsonl"
@@ -159,7 +107,7 @@ def test_remote_cli_and_client_end_to_end(server: tuple[Server, str], tmp_path: 
         assert client.me()["username"] == "root"
 
 
-def test_remote_errors_print_code_and_exit_1(server: tuple[Server, str]) -> None:
+def test_remote_errors_print_code_and_exit_1(server: tuple[ServerProcess, str]) -> None:
     running, token = server
     missing = remote(running, token, "status", "nope")
     assert missing.returncode == 1
@@ -173,7 +121,7 @@ def test_remote_errors_print_code_and_exit_1(server: tuple[Server, str]) -> None
 
 
 def test_annotator_logs_in_makes_a_token_and_is_refused_status(
-    server: tuple[Server, str],
+    server: tuple[ServerProcess, str],
 ) -> None:
     running, token = server
     files = template_files("classification")
@@ -197,9 +145,8 @@ def test_annotator_logs_in_makes_a_token_and_is_refused_status(
 
 
 def test_serve_demo_smoke(tmp_path: Path) -> None:
-    running = Server(["--demo"], tmp_path, tmp_path / "demo.log")
-    try:
-        output = running.log.read_text()
+    with live_server(args=["--demo"], cwd=tmp_path) as running:
+        output = running.log_text()
         tokens = dict(
             re.findall(r"^\s+(\w+)\s+\S+\s+password \S+\s+token (ann_\S+)$", output, re.M)
         )
@@ -220,5 +167,3 @@ def test_serve_demo_smoke(tmp_path: Path) -> None:
         assert login.status_code == 200 and login.json()["csrf_token"]
         with AnnotaryClient(running.url, tokens["manager"]) as manager:
             assert manager.status("classification-demo")["total_items"] > 0
-    finally:
-        running.stop()

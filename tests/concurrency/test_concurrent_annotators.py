@@ -135,8 +135,8 @@ def test_fifty_concurrent_annotators(db: Database, db_url: str, tmp_path: Path) 
             ).all()
         )
     workers = 2 if on_postgresql() else 1
-    with live_server(db_url, workers=workers) as base:
-        annotators = [Annotator(base, t, n, gold) for n, t in enumerate(tokens)]
+    with live_server(db_url, workers=workers) as server:
+        annotators = [Annotator(server.url, t, n, gold) for n, t in enumerate(tokens)]
         for annotator in annotators:
             annotator.start()
         for annotator in annotators:

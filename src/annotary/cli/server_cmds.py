@@ -37,6 +37,9 @@ def serve(
     demo_dir: Annotated[
         Path, typer.Option(help="Folder of the demo project and its SQLite database.")
     ] = Path("demo"),
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (uvicorn's access log).")
+    ] = True,
     db: DbOption = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /api/v1/docs) until interrupted."""
@@ -60,9 +63,12 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            access_log=access_log,
         )
     else:
-        uvicorn.run(create_app(Settings(database_url=url)), host=host, port=port)
+        uvicorn.run(
+            create_app(Settings(database_url=url)), host=host, port=port, access_log=access_log
+        )
 
 
 def _base_url(host: str, port: int) -> str:

@@ -81,21 +81,29 @@ def require_role(
 
 
 def worker_membership(
-    session: Session, actor: Actor, name: str, roles: frozenset[str]
+    session: Session,
+    actor: Actor,
+    roles: frozenset[str],
+    *,
+    name: str | None = None,
+    project_id: int | None = None,
 ) -> tuple[Project, Membership]:
-    """Project and the actor's locked membership in one query, for the queue's hot path.
+    """Project (by name or id) and the actor's locked membership in one query.
 
-    Same rules as `project_for` + `require_role(..., lock=True, admin_passes=False)`.
+    For the queue's hot paths; the same rules as `project_for` followed by
+    `require_role(..., lock=True, admin_passes=False)`.
     """
-    query = (
-        select(Project, Membership)
-        .join(Membership, Membership.project_id == Project.id)
-        .where(Project.name == name, Membership.user_id == actor.user_id)
+    query = select(Project, Membership).join(Membership, Membership.project_id == Project.id)
+    query = query.where(
+        Membership.user_id == actor.user_id,
+        Project.name == name if name is not None else Project.id == project_id,
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Membership)
     row = session.execute(query).first()
     if row is None:  # not a member: say so to admins, deny the project exists to others
+        if name is None:
+            raise Forbidden(E_NOT_MEMBER, "you are not a member of this project")
         project = project_for(session, actor, name)
         raise Forbidden(E_NOT_MEMBER, f"you are not a member of project {project.name!r}")
     project, membership = row

@@ -197,12 +197,17 @@ def authenticate_token(db: Database, token: str, source: str = "api") -> Actor:
     invalid = Unauthenticated(E_TOKEN_INVALID, "API token invalid, expired or revoked")
     if not token.startswith(TOKEN_PREFIX):
         raise invalid
+    token_hash = digest(token)
+    known = db.token_cache.get(token_hash)
+    if known is not None:  # checked within the last few seconds (see Database.token_cache)
+        user_id, username, is_admin = known
+        return Actor(user_id, username, is_admin, source)
     now = utcnow()
     with read_session(db.sessions) as session:
         row = session.execute(
             select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == digest(token))
+            .where(ApiToken.token_hash == token_hash)
         ).one_or_none()
     if row is None:
         raise invalid
@@ -229,6 +234,7 @@ def authenticate_token(db: Database, token: str, source: str = "api") -> Actor:
                 )
                 .values(last_used_at=now)
             )
+    db.token_cache.put(token_hash, (user.id, user.username, user.is_admin))
     return Actor(user.id, user.username, user.is_admin, source)
 
 
@@ -296,4 +302,5 @@ def revoke_token(db: Database, actor: Actor, token_id: int) -> TokenInfo:
                 source=actor.source,
             )
         session.flush()
+        db.token_cache.drop(row.token_hash)
         return TokenInfo.of(row)

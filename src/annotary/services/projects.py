@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -139,10 +140,27 @@ def get_project(session: Session, name: str) -> ProjectRef:
 
 
 def current_schema(session: Session, project: Project) -> AnnotationSchema:
-    """The project's current schema (one query; parsed once per distinct definition)."""
-    definition = session.scalar(_SCHEMA_DEFINITION, {"p": project.id, "v": project.schema_version})
-    assert definition is not None  # written with the project and with every new version
-    return schema_from_definition(definition)
+    """The project's current schema.
+
+    A stored schema version never changes, so each engine remembers the ones it
+    has read: the hot paths (next task, submit) need no query for it.
+    """
+    engine = session.get_bind()
+    known = _SCHEMAS.setdefault(engine, {})
+    key = (project.id, project.schema_version)
+    schema = known.get(key)
+    if schema is None:
+        definition = session.scalar(
+            _SCHEMA_DEFINITION, {"p": project.id, "v": project.schema_version}
+        )
+        assert definition is not None  # written with the project and with every new version
+        schema = known[key] = schema_from_definition(definition)
+    return schema
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], AnnotationSchema]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 _SCHEMA_DEFINITION = select(SchemaVersion.definition).where(

@@ -37,7 +37,7 @@ from annotary.errors import (
     Invalid,
     NotFound,
 )
-from annotary.services.access import WORKERS, Actor, require_role, worker_membership
+from annotary.services.access import WORKERS, Actor, worker_membership
 from annotary.services.finalize import escalate_item, finalize_if_complete
 from annotary.services.projects import current_schema
 from annotary.services.workflow import lease_timeout, queue_rules
@@ -112,23 +112,36 @@ def next_task(
     """Serve the annotator's next task (see `core.queue`); None when nothing is left."""
     draw_source = rng or random.Random()
     with write_transaction(db.sessions) as session:
-        project, membership = worker_membership(session, actor, project_name, WORKERS)
+        project, membership = worker_membership(session, actor, WORKERS, name=project_name)
         now = utcnow()
-        reclaim_expired(session, project.id, now)
+        if _reclaim_due(db, project.id):
+            reclaim_expired(session, project.id, now)
         lease = live_lease(session, project.id, actor.user_id, now)
-        if lease is None:
-            item_id = _claim(session, project, membership, draw_source)
-            if item_id is None:
-                return None
-            lease = create_lease(
-                session, project.id, item_id, actor.user_id, now + lease_timeout(project)
-            )
-        return _task_for(session, project, lease)
+        if lease is not None:
+            return _task_for(session, project, lease, None)
+        item = _claim(session, project, membership, draw_source)
+        if item is None and reclaim_expired(session, project.id, now):
+            item = _claim(session, project, membership, draw_source)
+        if item is None:
+            return None
+        lease = create_lease(
+            session, project.id, item.id, actor.user_id, now + lease_timeout(project)
+        )
+        return _task_for(session, project, lease, item)
+
+
+def _reclaim_due(db: Database, project_id: int) -> bool:
+    """Expired leases are swept at most once a second per process and project (and
+    whenever nothing else is left to serve), not on every request."""
+    if db.recent_sweeps.get(project_id) is not None:
+        return False
+    db.recent_sweeps.put(project_id, True)
+    return True
 
 
 def _claim(
     session: Session, project: Project, membership: Membership, rng: random.Random
-) -> int | None:
+) -> Item | None:
     rules = queue_rules(project)
     skills: frozenset[str] = frozenset()
     if any(route.skills for route in rules.routes):
@@ -149,13 +162,13 @@ def _claim(
     if isinstance(decision, ServeQualification):
         found = claim_gold(session, project.id, membership.user_id, rng, qualification=True)
         if found is not None:
-            return found
+            return session.get(Item, found)
         _decide_qualification_early(membership, rules)
         return _claim(session, project, membership, rng)
     if isinstance(decision, ServeGold):
         found = claim_gold(session, project.id, membership.user_id, rng)
         if found is not None:
-            return found
+            return session.get(Item, found)
         routes = decision.regular
     else:
         routes = decision.routes
@@ -182,8 +195,8 @@ def _decide_qualification_early(membership: Membership, rules: QueueRules) -> No
         )
 
 
-def _task_for(session: Session, project: Project, lease: Lease) -> Task:
-    item = session.get(Item, lease.item_id)
+def _task_for(session: Session, project: Project, lease: Lease, item: Item | None) -> Task:
+    item = item or session.get(Item, lease.item_id)
     assert item is not None  # a lease always points at an existing item (foreign key)
     prelabels = session.execute(
         select(Prelabel.model, Prelabel.annotation, Prelabel.confidence)
@@ -208,16 +221,19 @@ def _task_for(session: Session, project: Project, lease: Lease) -> Task:
 
 def _own_lease(session: Session, actor: Actor, lease_id: int) -> tuple[Lease, Item]:
     """The caller's lease and its item, both locked for the rest of the transaction."""
-    lease = session.scalar(select(Lease).where(Lease.id == lease_id).with_for_update())
-    if lease is None or lease.user_id != actor.user_id:
+    row = session.execute(
+        select(Lease, Item)
+        .join(Item, Item.id == Lease.item_id)
+        .where(Lease.id == lease_id)
+        .with_for_update()
+    ).first()
+    if row is None or row[0].user_id != actor.user_id:
         raise NotFound(
             E_LEASE_NOT_FOUND,
             f"task {lease_id} is not leased to you (it may have expired and gone to someone "
             "else); ask for the next task",
         )
-    item = session.scalar(select(Item).where(Item.id == lease.item_id).with_for_update())
-    assert item is not None  # foreign key
-    return lease, item
+    return row[0], row[1]
 
 
 def submit_annotation(
@@ -243,10 +259,9 @@ def submit_annotation(
         raise Invalid(E_ANNOTATION_INVALID, "the submission is invalid", errors)
     with write_transaction(db.sessions) as session:
         lease, item = _own_lease(session, actor, lease_id)
-        project = session.get(Project, lease.project_id)
-        assert project is not None
-        membership = require_role(session, actor, project, WORKERS, lock=True, admin_passes=False)
-        assert membership is not None
+        project, membership = worker_membership(
+            session, actor, WORKERS, project_id=lease.project_id
+        )
         schema = current_schema(session, project)
         if annotation is not None:
             problems = validate_annotation(schema, annotation, item.content)

@@ -7,8 +7,9 @@ never blocks the writer. PostgreSQL URLs are routed to psycopg 3.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             E_DATABASE_URL_INVALID,
             f"unsupported database {parsed.get_backend_name()!r}; use sqlite or postgresql",
         )
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per checkout on the hot paths. A
+    # connection found dead fails its request and the pool is refreshed.
+    return create_engine(parsed, pool_size=10, max_overflow=30, pool_recycle=3600, **kwargs)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -167,12 +170,48 @@ def require_current(engine: Engine) -> None:
         )
 
 
+class TtlCache:
+    """A small thread-safe map whose entries expire `seconds` after they are set."""
+
+    def __init__(self, seconds: float, max_entries: int = 10_000) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] < time.monotonic():
+                self._entries.pop(key, None)
+                return None
+            return entry[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.seconds, value)
+
+    def drop(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class Database:
     """An engine and its session factory: what services are handed to do work."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = make_session_factory(engine)
+        self.token_cache = TtlCache(seconds=5.0)
+        """Recently checked API tokens: a revoked token stops working within 5 s."""
+        self.recent_sweeps = TtlCache(seconds=1.0)
+        """Projects whose expired leases were swept in the last second (queue)."""
 
     @classmethod
     def from_url(cls, url: str) -> Database:

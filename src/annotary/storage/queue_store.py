@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from annotary.core.queue import RouteFilter
@@ -62,18 +62,12 @@ def _route_condition(routes: RouteFilter) -> ColumnElement[bool]:
     return or_(*allowed) if allowed else Item.id.is_(None)
 
 
-def _lock_one(session: Session, query: Select[tuple[int]]) -> int | None:
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Item)
-    return session.scalar(query.limit(1))
-
-
 def claim_regular(
     session: Session, project_id: int, user_id: int, overlap: int, routes: RouteFilter
-) -> int | None:
+) -> Item | None:
     """The highest-priority item that still needs annotations and that this user may take."""
     query = (
-        select(Item.id)
+        select(Item)
         .where(
             Item.project_id == project_id,
             Item.status == "queued",
@@ -82,8 +76,11 @@ def claim_regular(
             *_not_seen_by(user_id),
         )
         .order_by(Item.priority.desc(), Item.id)
+        .limit(1)
     )
-    return _lock_one(session, query)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
 
 
 def claim_gold(

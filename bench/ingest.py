@@ -14,6 +14,14 @@ Targets on a 2-core machine: >= 50,000 items/s on SQLite, >= 30,000 on PostgreSQ
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/queue.py would shadow the standard library's `queue` module for any
+# script run from this folder; take the folder off the import path.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import random
 import tempfile

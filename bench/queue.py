@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import sys
 
-# Run as `python bench/queue.py`, this folder comes first on sys.path and this
-# file would shadow the standard library's `queue` module; drop the folder.
+# This file would shadow the standard library's `queue` module for any script
+# run from this folder (it comes first on sys.path); take the folder off it.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     sys.path.pop(0)
 

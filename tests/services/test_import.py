@@ -180,3 +180,23 @@ def test_unknown_project_and_missing_file(db: Database, project: str, tmp_path: 
     with pytest.raises(NotFound):
         import_items(db, "nope", source, TEXT)
     assert counts(db)["items"] == 0
+
+
+def test_import_memory_stays_flat_as_the_file_grows(db: Database, tmp_path: Path) -> None:
+    import tracemalloc
+
+    create_project(db, sentiment_project("flat"))
+
+    def peak_for(rows: int, name: str) -> int:
+        source = write_jsonl(
+            tmp_path / name, [{"text": f"{name} row {i} " + "x" * 150} for i in range(rows)]
+        )
+        tracemalloc.start()
+        import_items(db, "flat", source, TEXT, batch_size=500)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    small = peak_for(2_000, "small.jsonl")
+    large = peak_for(16_000, "large.jsonl")  # 8x the rows
+    assert large < small * 1.5, (small, large)

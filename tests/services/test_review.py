@@ -90,3 +90,35 @@ def test_review_sampling_and_override(db, tmp_path: Path) -> None:
     with read_session(db.sessions) as session:
         final = session.scalars(select(FinalLabel)).one()
     assert (final.method, final.payload) == ("review", {"sentiment": "negative"})
+
+
+def test_weighted_aggregation_follows_gold_accuracy(db, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from annotary.storage.db import write_transaction
+    from annotary.storage.models import Membership
+
+    world = build_world(
+        db, tmp_path, workflow="  overlap: 3\n  aggregation: weighted\n  agreement_threshold: 0.3",
+        rows=[{"text": "contested"}],
+    )
+    # ann1 has a strong gold record; ann2 and ann3 are at chance.
+    with write_transaction(db.sessions) as session:
+        session.execute(
+            update(Membership)
+            .where(Membership.user_id == world.actors["ann1"].user_id)
+            .values(gold_answered=20, gold_correct=19)
+        )
+        for name in ("ann2", "ann3"):
+            session.execute(
+                update(Membership)
+                .where(Membership.user_id == world.actors[name].user_id)
+                .values(gold_answered=20, gold_correct=10)
+            )
+    annotate_all(world, {"ann1": "negative", "ann2": "positive", "ann3": "positive"})
+    with read_session(db.sessions) as session:
+        final = session.scalars(select(FinalLabel)).one()
+    assert final.method == "weighted"
+    assert final.payload == {"sentiment": "negative"}  # one reliable vote beats two at chance
+    assert final.agreement == pytest.approx(1 / 3)
+    assert final.confidence == pytest.approx(1.0)

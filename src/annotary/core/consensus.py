@@ -69,46 +69,64 @@ def gold_matches(
 
 @dataclass(frozen=True)
 class Consensus:
-    """The majority answer of an item and how strongly the annotators agree.
+    """The consensus answer of an item and how strongly the annotators agree.
 
     `agreement` is the smallest per-field share of annotations that gave the
-    majority value (None when no field can be compared, e.g. only free text);
-    `per_field` holds each compared field's share.
+    chosen value (None when no field can be compared, e.g. only free text);
+    `per_field` holds each compared field's share. `confidence` is the same
+    with every annotation counted at its weight (equal to `agreement` for an
+    unweighted vote).
     """
 
     payload: dict[str, Any]
     agreement: float | None
     per_field: dict[str, float]
+    confidence: float | None = None
 
 
-def majority_consensus(schema: AnnotationSchema, payloads: Sequence[dict[str, Any]]) -> Consensus:
-    """Majority vote per field over annotations in submission order.
+def majority_consensus(
+    schema: AnnotationSchema,
+    payloads: Sequence[dict[str, Any]],
+    weights: Sequence[float] | None = None,
+) -> Consensus:
+    """(Weighted) vote per field over annotations in submission order.
 
-    Tie rule: among values with the top count, the one submitted first wins.
-    Free-text fields take the value of the first annotation that agrees with
-    the majority on every compared field (else the first annotation).
+    Each annotation counts with its weight (1 when `weights` is None). Tie
+    rule: among values with the top total, the one submitted first wins; if
+    every weight is 0 the plain count decides. Free-text fields take the value
+    of the first annotation that agrees with the chosen value on every compared
+    field (else the first annotation).
 
     >>> from annotary.core.schema.fields import AnnotationSchema
     >>> s = AnnotationSchema.model_validate(
     ...     {"fields": [{"name": "s", "kind": "label", "labels": ["a", "b"]}]})
-    >>> majority_consensus(s, [{"s": "a"}, {"s": "b"}, {"s": "b"}])
-    Consensus(payload={'s': 'b'}, agreement=0.6666666666666666, per_field={'s': 0.6666666666666666})
+    >>> majority_consensus(s, [{"s": "a"}, {"s": "b"}, {"s": "b"}]).payload
+    {'s': 'b'}
+    >>> majority_consensus(s, [{"s": "a"}, {"s": "b"}, {"s": "b"}], [3.0, 1.0, 1.0]).payload
+    {'s': 'a'}
     """
     if not payloads:
         raise ValueError("consensus needs at least one annotation")
+    votes = list(weights) if weights is not None else [1.0] * len(payloads)
+    if len(votes) != len(payloads) or sum(votes) <= 0:
+        votes = [1.0] * len(payloads)
     payload: dict[str, Any] = {}
     per_field: dict[str, float] = {}
+    weighted_share: dict[str, float] = {}
     winners: dict[str, str] = {}
     for spec in comparable_fields(schema):
         counts: dict[str, int] = {}
+        totals: dict[str, float] = {}
         first_value: dict[str, Any] = {}
-        for annotation in payloads:
+        for annotation, weight in zip(payloads, votes, strict=True):
             key = value_key(spec, annotation.get(spec.name))
             counts[key] = counts.get(key, 0) + 1
+            totals[key] = totals.get(key, 0.0) + weight
             first_value.setdefault(key, annotation.get(spec.name))
-        best = max(counts, key=lambda k: counts[k])  # max keeps the first of equals
+        best = max(totals, key=lambda k: totals[k])  # max keeps the first of equals
         winners[spec.name] = best
         per_field[spec.name] = counts[best] / len(payloads)
+        weighted_share[spec.name] = totals[best] / sum(votes)
         if first_value[best] is not None:
             payload[spec.name] = first_value[best]
     source = next(
@@ -125,4 +143,5 @@ def majority_consensus(schema: AnnotationSchema, payloads: Sequence[dict[str, An
         if spec.kind in UNCOMPARABLE_KINDS and source.get(spec.name) is not None:
             payload[spec.name] = source[spec.name]
     agreement = min(per_field.values()) if per_field else None
-    return Consensus(payload, agreement, per_field)
+    confidence = min(weighted_share.values()) if weighted_share else None
+    return Consensus(payload, agreement, per_field, confidence)

@@ -49,6 +49,7 @@ class QueueRules:
     routes: tuple[Route, ...] = ()
     agreement_threshold: float = 0.66
     review_sampling_rate: float = 0.0
+    aggregation: str = "majority"
 
 
 @dataclass(frozen=True)

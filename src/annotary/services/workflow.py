@@ -24,6 +24,7 @@ def queue_rules(project: Project) -> QueueRules:
         routes=routes_of(workflow),
         agreement_threshold=workflow.get("agreement_threshold", 0.66),
         review_sampling_rate=workflow.get("review_sampling_rate", 0.0),
+        aggregation=workflow.get("aggregation", "majority"),
     )
 
 

@@ -1,0 +1,81 @@
+"""Dawid-Skene re-aggregation of a project's machine-made final labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from annotary.core.aggregation import DawidSkene
+from annotary.services.aggregate import aggregate_project
+from annotary.storage.db import Database, read_session, write_transaction
+from annotary.storage.models import Annotation, FinalLabel, Item
+from tests.services.queue_world import build_world
+
+LABELS = ["positive", "neutral", "negative"]
+
+
+def test_dawid_skene_relabels_machine_labels_only(db: Database, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    world = build_world(db, tmp_path, rows=[{"text": f"t{i}"} for i in range(40)])
+    truth = rng.integers(0, 3, size=40)
+    # ann1 and ann2 are reliable, ann3 answers at random: write the annotations
+    # and majority final labels directly (this is about the read-and-refit side).
+    reliable = {"ann1": 0.9, "ann2": 0.85, "ann3": 0.0}
+    with write_transaction(db.sessions) as session:
+        items = session.scalars(select(Item).order_by(Item.id)).all()
+        for item, true in zip(items, truth, strict=True):
+            for name, accuracy in reliable.items():
+                label = int(true) if rng.random() < accuracy else int(rng.integers(0, 3))
+                session.add(
+                    Annotation(
+                        item_id=item.id,
+                        user_id=world.actors[name].user_id,
+                        project_id=item.project_id,
+                        payload={"sentiment": LABELS[label]},
+                        schema_version=1,
+                        guideline_version=1,
+                    )
+                )
+            method = "adjudication" if item.id == items[0].id else "majority"
+            session.add(
+                FinalLabel(item_id=item.id, payload={"sentiment": "neutral"}, method=method)
+            )
+            item.status = "finalized"
+
+    report = aggregate_project(db, "queue")
+
+    with read_session(db.sessions) as session:
+        finals = {f.item_id: f for f in session.scalars(select(FinalLabel))}
+        rows = session.execute(
+            select(
+                Annotation.item_id, Annotation.user_id, Annotation.payload["sentiment"].as_string()
+            )
+        ).all()
+    assert report.fields == ["sentiment"]
+    assert report.items_relabelled == 39
+    human = finals[items[0].id]
+    assert (human.method, human.payload) == ("adjudication", {"sentiment": "neutral"})
+    item_codes = {i: n for n, i in enumerate(sorted({r[0] for r in rows}))}
+    user_codes = {u: n for n, u in enumerate(sorted({r[1] for r in rows}))}
+    expected = DawidSkene().fit(
+        [item_codes[r[0]] for r in rows],
+        [user_codes[r[1]] for r in rows],
+        [LABELS.index(r[2]) for r in rows],
+        len(item_codes),
+        len(user_codes),
+        3,
+    )
+    for item_id, position in item_codes.items():
+        if item_id == items[0].id:
+            continue
+        final = finals[item_id]
+        assert final.method == "dawid_skene"
+        assert final.payload["sentiment"] == LABELS[int(expected.labels_[position])]
+        assert final.confidence is not None and 0 < final.confidence <= 1
+    hits = [
+        finals[item.id].payload["sentiment"] == LABELS[int(true)]
+        for item, true in zip(items[1:], truth[1:], strict=True)
+    ]
+    assert sum(hits) / len(hits) >= 0.85  # the random annotator is out-voted

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from annotary.cli.common import DbOption, console, database_url
+from annotary.cli.common import (
+    AdminOption,
+    DbOption,
+    DisplayNameOption,
+    EmailOption,
+    LanguageOption,
+    MemberProjectOption,
+    PasswordOption,
+    RoleOption,
+    SkillOption,
+    UsernameArg,
+    console,
+    database_url,
+)
 from annotary.services.database import open_database, upgrade_database
 from annotary.services.users import NewUser, add_user
 
@@ -21,30 +32,15 @@ def register(app: typer.Typer) -> None:
 
 @users_app.command("add")
 def users_add(
-    username: Annotated[str, typer.Argument(help="Login name (lower case).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            envvar="ANNOTARY_NEW_PASSWORD",
-            help="Password (prompted if not given) [env: ANNOTARY_NEW_PASSWORD].",
-        ),
-    ],
-    admin: Annotated[bool, typer.Option("--admin", help="Make a global admin.")] = False,
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
-    skill: Annotated[
-        list[str] | None, typer.Option("--skill", help="Skill or domain (repeatable).")
-    ] = None,
-    language: Annotated[
-        list[str] | None, typer.Option("--language", help="Language code (repeatable).")
-    ] = None,
-    project: Annotated[str | None, typer.Option(help="Add to this project.")] = None,
-    role: Annotated[
-        str, typer.Option(help="Role in --project: annotator, reviewer, expert, manager.")
-    ] = "annotator",
+    username: UsernameArg,
+    password: PasswordOption,
+    admin: AdminOption = False,
+    name: DisplayNameOption = None,
+    email: EmailOption = None,
+    skill: SkillOption = None,
+    language: LanguageOption = None,
+    project: MemberProjectOption = None,
+    role: RoleOption = "annotator",
     db: DbOption = None,
 ) -> None:
     """Add a user; with --project also make them a member with --role."""

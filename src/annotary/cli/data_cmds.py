@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,31 +9,30 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from annotary.cli.common import DbOption, JsonOption, console, database_url, print_json
+from annotary.cli.common import (
+    DbOption,
+    DecomposeOption,
+    FormatOption,
+    IdColumnOption,
+    ImportFileArg,
+    JsonOption,
+    KindOption,
+    MapOption,
+    MetaOption,
+    OnError,
+    OnErrorOption,
+    ProjectArg,
+    console,
+    database_url,
+    print_import_report,
+    print_json,
+)
 from annotary.config import Settings
 from annotary.core.ingest.mapping import ImportOptions, parse_field_mapping
 from annotary.core.ingest.readers import total_size
 from annotary.services.database import open_database
-from annotary.services.imports import ImportReport, import_items
+from annotary.services.imports import import_items
 from annotary.services.status import project_status
-
-
-class OnError(StrEnum):
-    abort = "abort"
-    skip = "skip"
-
-
-class FileFormat(StrEnum):
-    jsonl = "jsonl"
-    json = "json"
-    csv = "csv"
-    parquet = "parquet"
-
-
-class ItemKindChoice(StrEnum):
-    text = "text"
-    prompt_responses = "prompt_responses"
-    conversation = "conversation"
 
 
 def register(app: typer.Typer) -> None:
@@ -43,32 +41,15 @@ def register(app: typer.Typer) -> None:
 
 
 def import_command(
-    project: Annotated[str, typer.Argument(help="Project name.")],
-    file: Annotated[Path, typer.Argument(help="JSONL, JSON array, CSV/TSV or Parquet file.")],
-    file_format: Annotated[
-        FileFormat | None, typer.Option("--format", help="Default: from the file extension.")
-    ] = None,
-    kind: Annotated[
-        ItemKindChoice | None, typer.Option(help="Item kind. Default: the project's item_kind.")
-    ] = None,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            help="item_field=column, e.g. text=body or responses=answer_a,answer_b (repeatable).",
-        ),
-    ] = None,
-    meta: Annotated[
-        list[str] | None, typer.Option("--meta", help="Column to keep as metadata (repeatable).")
-    ] = None,
-    id_column: Annotated[str, typer.Option(help="Column holding the source's own id.")] = "id",
-    decompose_turns: Annotated[
-        bool, typer.Option(help="Split each conversation into per-turn child items.")
-    ] = False,
-    on_error: Annotated[
-        OnError,
-        typer.Option(help="abort: store nothing if any row is bad; skip: store good rows."),
-    ] = OnError.abort,
+    project: ProjectArg,
+    file: ImportFileArg,
+    file_format: FormatOption = None,
+    kind: KindOption = None,
+    mapping: MapOption = None,
+    meta: MetaOption = None,
+    id_column: IdColumnOption = "id",
+    decompose_turns: DecomposeOption = False,
+    on_error: OnErrorOption = OnError.abort,
     rejects: Annotated[
         Path | None,
         typer.Option(help="Where skip mode writes bad rows [default: FILE.rejects.jsonl]."),
@@ -117,31 +98,11 @@ def import_command(
     if as_json:
         print_json(report.to_dict())
     else:
-        _print_report(report)
-
-
-def _print_report(report: ImportReport) -> None:
-    console.print(
-        f"{report.source}: {report.rows_read} rows read, {report.items_added} items added, "
-        f"{report.duplicates} duplicates skipped, {report.rejected} rejected"
-    )
-    extras = []
-    if report.child_items_added:
-        extras.append(f"{report.child_items_added} per-turn items")
-    if report.prelabels_added:
-        extras.append(f"{report.prelabels_added} pre-labels")
-    if report.gold_added:
-        extras.append(f"{report.gold_added} gold answers")
-    if extras:
-        console.print("also added: " + ", ".join(extras))
-    for error in report.errors:
-        console.print(f"  {error}", highlight=False, markup=False)
-    if report.rejects_path:
-        console.print(f"bad rows written to {report.rejects_path}")
+        print_import_report(report.to_dict())
 
 
 def status(
-    project: Annotated[str, typer.Argument(help="Project name.")],
+    project: ProjectArg,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

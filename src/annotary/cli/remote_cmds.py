@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.table import Table
 
-from annotary.cli.common import JsonOption, console, print_json
-from annotary.cli.data_cmds import FileFormat, ItemKindChoice, OnError
+from annotary.cli.common import (
+    AdminOption,
+    DecomposeOption,
+    DisplayNameOption,
+    EmailOption,
+    FormatOption,
+    IdColumnOption,
+    ImportFileArg,
+    JsonOption,
+    KindOption,
+    LanguageOption,
+    MapOption,
+    MemberProjectOption,
+    MetaOption,
+    OnError,
+    OnErrorOption,
+    PasswordOption,
+    ProjectArg,
+    RoleOption,
+    SkillOption,
+    UsernameArg,
+    console,
+    print_import_report,
+    print_json,
+)
 from annotary.client import AnnotaryClient
 from annotary.errors import (
     E_REQUEST_INVALID,
@@ -84,7 +106,7 @@ def projects(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @remote_app.command("status")
 def status(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project name.")],
+    project: ProjectArg,
     as_json: JsonOption = False,
 ) -> None:
     """Show a project's items by status and kind."""
@@ -109,28 +131,15 @@ def status(
 @remote_app.command("import")
 def import_file(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project name.")],
-    file: Annotated[Path, typer.Argument(help="JSONL, JSON array, CSV/TSV or Parquet file.")],
-    file_format: Annotated[
-        FileFormat | None, typer.Option("--format", help="Default: from the file extension.")
-    ] = None,
-    kind: Annotated[
-        ItemKindChoice | None, typer.Option(help="Item kind. Default: the project's item_kind.")
-    ] = None,
-    mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="item_field=column (repeatable).")
-    ] = None,
-    meta: Annotated[
-        list[str] | None, typer.Option("--meta", help="Column to keep as metadata (repeatable).")
-    ] = None,
-    id_column: Annotated[str, typer.Option(help="Column holding the source's own id.")] = "id",
-    decompose_turns: Annotated[
-        bool, typer.Option(help="Split each conversation into per-turn child items.")
-    ] = False,
-    on_error: Annotated[
-        OnError,
-        typer.Option(help="abort: store nothing if any row is bad; skip: store good rows."),
-    ] = OnError.abort,
+    project: ProjectArg,
+    file: ImportFileArg,
+    file_format: FormatOption = None,
+    kind: KindOption = None,
+    mapping: MapOption = None,
+    meta: MetaOption = None,
+    id_column: IdColumnOption = "id",
+    decompose_turns: DecomposeOption = False,
+    on_error: OnErrorOption = OnError.abort,
     as_json: JsonOption = False,
 ) -> None:
     """Upload a file to the server and import it (managers and admins)."""
@@ -149,12 +158,7 @@ def import_file(
     if as_json:
         print_json(report)
         return
-    console.print(
-        f"{report['source']}: {report['rows_read']} rows read, {report['items_added']} items "
-        f"added, {report['duplicates']} duplicates skipped, {report['rejected']} rejected"
-    )
-    for error in report["errors"]:
-        console.print(f"  {FieldError(**error)}", highlight=False, markup=False)
+    print_import_report(report)
 
 
 @remote_app.command("users")
@@ -183,30 +187,15 @@ def users(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @remote_app.command("users-add")
 def users_add(
     ctx: typer.Context,
-    username: Annotated[str, typer.Argument(help="Login name (lower case).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            envvar="ANNOTARY_NEW_PASSWORD",
-            help="Password (prompted if not given) [env: ANNOTARY_NEW_PASSWORD].",
-        ),
-    ],
-    admin: Annotated[bool, typer.Option("--admin", help="Make a global admin.")] = False,
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
-    skill: Annotated[
-        list[str] | None, typer.Option("--skill", help="Skill or domain (repeatable).")
-    ] = None,
-    language: Annotated[
-        list[str] | None, typer.Option("--language", help="Language code (repeatable).")
-    ] = None,
-    project: Annotated[str | None, typer.Option(help="Add to this project.")] = None,
-    role: Annotated[
-        str, typer.Option(help="Role in --project: annotator, reviewer, expert, manager.")
-    ] = "annotator",
+    username: UsernameArg,
+    password: PasswordOption,
+    admin: AdminOption = False,
+    name: DisplayNameOption = None,
+    email: EmailOption = None,
+    skill: SkillOption = None,
+    language: LanguageOption = None,
+    project: MemberProjectOption = None,
+    role: RoleOption = "annotator",
 ) -> None:
     """Add a user on the server (global admins)."""
     with _client(ctx) as client:
@@ -226,9 +215,7 @@ def users_add(
 
 
 @remote_app.command("next")
-def next_task(
-    ctx: typer.Context, project: Annotated[str, typer.Argument(help="Project name.")]
-) -> None:
+def next_task(ctx: typer.Context, project: ProjectArg) -> None:
     """Take your next task in a project and print it as JSON (nothing to do: `null`)."""
     with _client(ctx) as client:
         print_json(client.next_task(project))

@@ -167,3 +167,39 @@ def test_serve_demo_smoke(tmp_path: Path) -> None:
         assert login.status_code == 200 and login.json()["csrf_token"]
         with AnnotaryClient(running.url, tokens["manager"]) as manager:
             assert manager.status("classification-demo")["total_items"] > 0
+
+
+def test_remote_next_submit_and_skip(
+    server: tuple[ServerProcess, str], db_url: str, tmp_path: Path
+) -> None:
+    running, token = server
+    files = template_files("classification")
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text(files["sample.jsonl"])
+    with AnnotaryClient(running.url, token) as admin:
+        admin.create_project(files["project.yaml"], files["guidelines.md"])
+        admin.import_file("classification-demo", sample)
+    db = Database.from_url(db_url)
+    try:
+        user_id = add_user(db, NewUser("ann7", None, project="classification-demo"))
+        ann7, _ = create_token(db, Actor(user_id, "ann7"), "tests")
+    finally:
+        db.dispose()
+
+    # The template asks for a qualification on gold items first; any task will do here.
+    first = remote(running, ann7, "next", "classification-demo")
+    assert first.returncode == 0, first.stderr
+    task = json.loads(first.stdout)
+    again = json.loads(remote(running, ann7, "next", "classification-demo").stdout)
+    assert again["lease_id"] == task["lease_id"]  # the same task until it is done
+    bad = remote(running, ann7, "submit", str(task["lease_id"]), "--annotation", '{"x": 1}')
+    assert bad.returncode == 1 and "E201" in bad.stderr
+    answer = json.dumps({"sentiment": "neutral", "intent": ["question"]})
+    done = remote(running, ann7, "submit", str(task["lease_id"]), "--annotation", answer)
+    assert done.returncode == 0, done.stderr
+    following = json.loads(remote(running, ann7, "next", "classification-demo").stdout)
+    assert following["item"]["id"] != task["item"]["id"]
+    skipped = remote(running, ann7, "skip", str(following["lease_id"]), "--reason", "unclear")
+    assert skipped.returncode == 0, skipped.stderr
+    gone = remote(running, ann7, "submit", str(following["lease_id"]), "--annotation", answer)
+    assert gone.returncode == 1 and "E801" in gone.stderr

@@ -99,7 +99,9 @@ def test_weighted_aggregation_follows_gold_accuracy(db, tmp_path: Path) -> None:
     from annotary.storage.models import Membership
 
     world = build_world(
-        db, tmp_path, workflow="  overlap: 3\n  aggregation: weighted\n  agreement_threshold: 0.3",
+        db,
+        tmp_path,
+        workflow="  overlap: 3\n  aggregation: weighted\n  agreement_threshold: 0.3",
         rows=[{"text": "contested"}],
     )
     # ann1 has a strong gold record; ann2 and ann3 are at chance.

@@ -50,6 +50,8 @@ RULES: dict[Route, set[str]] = {
     ("POST", f"{V1}/projects"): ADMIN,
     ("GET", f"{V1}/projects/{{name}}"): ADMIN | MEMBERS,
     ("GET", f"{V1}/projects/{{name}}/status"): {"admin", "manager", "reviewer", "expert"},
+    # Not annotators: the report names peers' gold accuracy and agreement.
+    ("GET", f"{V1}/projects/{{name}}/qa"): SENIORS,
     ("GET", f"{V1}/projects/{{name}}/members"): MANAGERS,
     ("POST", f"{V1}/projects/{{name}}/members"): MANAGERS,
     ("POST", f"{V1}/projects/{{name}}/members/{{username}}/resume"): MANAGERS,
@@ -143,6 +145,7 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("POST", f"{V1}/projects"): lambda w, r: Call(json={"yaml": project_yaml(f"new-{r}")}),
     ("GET", f"{V1}/projects/{{name}}"): lambda w, r: Call(),
     ("GET", f"{V1}/projects/{{name}}/status"): lambda w, r: Call(),
+    ("GET", f"{V1}/projects/{{name}}/qa"): lambda w, r: Call(params=[("window_days", "3")]),
     ("GET", f"{V1}/projects/{{name}}/members"): lambda w, r: Call(),
     ("POST", f"{V1}/projects/{{name}}/members"): lambda w, r: Call(
         json={"username": "spare", "role": "annotator"}

@@ -7,7 +7,14 @@ import sys
 import typer
 from rich.markup import escape
 
-from annotary.cli import admin_cmds, data_cmds, project_cmds, remote_cmds, server_cmds
+from annotary.cli import (
+    admin_cmds,
+    data_cmds,
+    project_cmds,
+    qa_cmds,
+    remote_cmds,
+    server_cmds,
+)
 from annotary.cli.common import err_console
 from annotary.errors import AnnotaryError
 
@@ -24,6 +31,7 @@ data_cmds.register(app)
 admin_cmds.register(app)
 server_cmds.register(app)
 remote_cmds.register(app)
+qa_cmds.register(app)
 
 
 def render_error(error: AnnotaryError) -> None:

@@ -1,0 +1,180 @@
+"""The project QA report (SPEC 6): agreement, gold accuracy, aggregation,
+monitoring and bias, reproducible from the stored annotations.
+
+`qa_report` reads the project with a few bulk queries (`qa_data`), then computes
+every section from NumPy arrays (`qa_agreement`, `qa_checks`) outside the
+database transaction. The result is plain dataclasses; `to_dict()` is ready
+for JSON (no NaN: an undefined statistic is None with a `note` saying why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+
+from annotary.errors import E_REQUEST_INVALID, FieldError, Invalid
+from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
+from annotary.services.projects import get_project
+from annotary.services.qa_agreement import (
+    BOOTSTRAP_DRAWS,
+    BOOTSTRAP_DRAWS_LARGE,
+    LARGE_UNITS,
+    FieldAgreement,
+    Slicing,
+    field_agreement,
+    finite,
+)
+from annotary.services.qa_checks import (
+    BiasReport,
+    FindingRow,
+    GoldReport,
+    bias_report,
+    gold_report,
+    monitoring_findings,
+)
+from annotary.services.qa_data import AnnotationTable, QaData, load_qa_data
+from annotary.storage.db import Database, read_session
+
+QA_ROLES = frozenset({MANAGER, REVIEWER, EXPERT})
+"""Who may read a project's QA report (admins too): not annotators, who would
+see their peers' accuracy and the gold items."""
+DAY_SECONDS: Final = 86_400
+MAX_WINDOWS: Final = 60
+"""Time windows reported per field: the most recent ones."""
+
+
+@dataclass
+class AggregationRow:
+    """Final labels decided by one method, with their mean confidence."""
+
+    method: str
+    final_labels: int
+    mean_confidence: float | None
+    with_confidence: int
+    mean_agreement: float | None
+
+
+@dataclass
+class QaReport:
+    """Every QA figure of one project; see the README section *Quality reports*."""
+
+    project: str
+    generated_at: str
+    window_days: int
+    k_anonymity: int
+    schema_version: int
+    guideline_version: int
+    items: int
+    annotated_items: int
+    annotations: int
+    annotators: int
+    fields: list[FieldAgreement] = field(default_factory=list)
+    not_compared: list[str] = field(default_factory=list)
+    """Free-text fields: two good rewrites differ, so they are never compared."""
+    gold: GoldReport = field(default_factory=lambda: GoldReport(0, 0))
+    aggregation: list[AggregationRow] = field(default_factory=list)
+    findings: list[FindingRow] = field(default_factory=list)
+    bias: BiasReport = field(default_factory=lambda: BiasReport(0))
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["fields"] = [f.to_dict() for f in self.fields]
+        return out
+
+
+def qa_report(
+    db: Database,
+    project_name: str,
+    actor: Actor | None = None,
+    *,
+    window_days: int = 7,
+    k_anonymity: int = 5,
+) -> QaReport:
+    """The QA report of a project.
+
+    With an `actor` (the API) the caller must be a manager, reviewer or expert
+    of the project, or an admin; without one the caller is the trusted local
+    CLI. `window_days` sets the length of the time windows agreement is tracked
+    over; annotator groups smaller than `k_anonymity` people are withheld from
+    the bias section.
+    """
+    problems = []
+    if not 1 <= window_days <= 3650:
+        problems.append(FieldError("window_days", "must be a whole number of days, 1 to 3650"))
+    if not 2 <= k_anonymity <= 1000:
+        problems.append(FieldError("k_anonymity", "must be between 2 and 1000"))
+    if problems:
+        raise Invalid(E_REQUEST_INVALID, "invalid QA report options", problems)
+    with read_session(db.sessions) as session:
+        if actor is not None:
+            require_role(session, actor, project_for(session, actor, project_name), QA_ROLES)
+        project = get_project(session, project_name)
+        data = load_qa_data(session, project)
+    return build_report(data, window_days, k_anonymity)
+
+
+def build_report(data: QaData, window_days: int, k_anonymity: int) -> QaReport:
+    """Compute every section from loaded data (no database access)."""
+    table = data.annotations
+    project = data.project
+    report = QaReport(
+        project=project.name,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        window_days=window_days,
+        k_anonymity=k_anonymity,
+        schema_version=project.schema.version,
+        guideline_version=project.guideline_version,
+        items=data.total_items,
+        annotated_items=int(data.items.ids.size),
+        annotations=table.size,
+        annotators=len(data.annotator_names),
+    )
+    report.not_compared = [f.name for f in project.schema.fields if f.kind == "text"]
+    slicing = _slicing(table, window_days, report.notes)
+    report.fields = [
+        field_agreement(values, table.annotator, data.annotator_names, slicing)
+        for values in data.fields
+    ]
+    report.gold = gold_report(data)
+    report.aggregation = [
+        AggregationRow(
+            s.method,
+            s.count,
+            finite(s.mean_confidence),
+            s.with_confidence,
+            finite(s.mean_agreement),
+        )
+        for s in data.final_labels
+    ]
+    report.findings = monitoring_findings(data, window_days * DAY_SECONDS)
+    report.bias = bias_report(data, k_anonymity)
+    report.notes.append(
+        f"95% intervals: percentile bootstrap over units, {BOOTSTRAP_DRAWS} resamples "
+        f"({BOOTSTRAP_DRAWS_LARGE} above {LARGE_UNITS:,} pairable units); fields are "
+        "compared with the current schema, also for annotations of older versions"
+    )
+    return report
+
+
+def _slicing(table: AnnotationTable, window_days: int, notes: list[str]) -> Slicing:
+    """Time windows of `window_days` from the UTC midnight before the first annotation."""
+    if table.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Slicing(table.schema_version, table.guideline_version, empty, {})
+    origin = np.floor(table.created.min() / DAY_SECONDS) * DAY_SECONDS
+    length = window_days * DAY_SECONDS
+    window = ((table.created - origin) // length).astype(np.int64)
+    last = int(window.max())
+    if last >= MAX_WINDOWS:
+        window = np.where(window > last - MAX_WINDOWS, window, -1)
+        notes.append(f"agreement over time: the last {MAX_WINDOWS} windows of {last + 1}")
+    labels = {}
+    for key in np.unique(window[window >= 0]):
+        start = datetime.fromtimestamp(origin + int(key) * length, UTC)
+        end = datetime.fromtimestamp(origin + (int(key) + 1) * length - DAY_SECONDS, UTC)
+        labels[int(key)] = f"{start:%Y-%m-%d}..{end:%Y-%m-%d}"
+    return Slicing(table.schema_version, table.guideline_version, window, labels)

@@ -1,4 +1,9 @@
-"""Quality assurance: agreement on any file of labels, and the QA report of a project."""
+"""Quality assurance: agreement on any file of labels, and the QA report of a project.
+
+The statistics pull in SciPy and friends (about a second to import), so each
+command imports its service when it runs: every other `annotary` command
+starts without paying for them.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +22,7 @@ from annotary.cli.common import (
     database_url,
     print_json,
 )
-from annotary.cli.qa_render import print_report, report_html
-from annotary.services.aggregate import aggregate_project
-from annotary.services.agreement_file import AgreementRequest, file_agreement
 from annotary.services.database import open_database
-from annotary.services.qa_report import qa_report
 
 
 class MetricChoice(StrEnum):
@@ -104,6 +105,8 @@ def agreement(
     as_json: JsonOption = False,
 ) -> None:
     """Agreement between coders in any file of labels (no project or database needed)."""
+    from annotary.services.agreement_file import AgreementRequest, file_agreement
+
     request = AgreementRequest(
         metric=metric.value,
         level=level.value if level else None,
@@ -142,6 +145,9 @@ def qa_report_command(
     aggregation; monitoring findings; bias by annotator group and item metadata."""
     if as_json and html is not None:
         raise typer.BadParameter("give --json or --html, not both")
+    from annotary.cli.qa_render import print_report, report_html
+    from annotary.services.qa_report import qa_report
+
     database = open_database(database_url(db))
     try:
         report = qa_report(database, project, window_days=window_days, k_anonymity=k_anonymity)
@@ -162,6 +168,8 @@ def qa_aggregate_command(
 ) -> None:
     """Refit Dawid-Skene over the project and relabel every machine-made final label
     (human decisions are kept)."""
+    from annotary.services.aggregate import aggregate_project
+
     database = open_database(database_url(db))
     try:
         result = aggregate_project(database, project)

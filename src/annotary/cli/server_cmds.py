@@ -1,4 +1,7 @@
-"""serve: run the REST API (optionally on a freshly made demo)."""
+"""serve: run the REST API (optionally on a freshly made demo).
+
+uvicorn and the web app are imported when `serve` runs, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from annotary.cli.common import DbOption, console, database_url
 from annotary.config import Settings
 from annotary.services.database import open_database
 from annotary.services.demo import Demo, setup_demo
-from annotary.web.app import create_app
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +50,11 @@ def serve(
         _print_demo(made, _base_url(host, port))
     else:
         url = database_url(db)
+    # The web stack loads only for this command, so other commands start fast.
+    import uvicorn
+
+    from annotary.web.app import create_app
+
     # Migrate (or fail) once here, not in every worker at the same time.
     open_database(url).dispose()
     base = _base_url(host, port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from annotary.core.aggregation import DawidSkene
@@ -79,3 +80,53 @@ def test_dawid_skene_relabels_machine_labels_only(db: Database, tmp_path: Path) 
         for item, true in zip(items[1:], truth[1:], strict=True)
     ]
     assert sum(hits) / len(hits) >= 0.85  # the random annotator is out-voted
+
+
+def test_queue_labels_with_the_last_dawid_skene_fit(db: Database, tmp_path: Path) -> None:
+    from annotary.services.queue import next_task, submit_annotation
+    from tests.services.queue_world import FixedDraw
+
+    world = build_world(
+        db,
+        tmp_path,
+        workflow="  overlap: 3\n  aggregation: dawid_skene",
+        rows=[{"text": f"t{i}"} for i in range(201)],
+    )
+    rng = np.random.default_rng(5)
+    # ann1, ann4 and rev are right 90% of the time; ann2 and ann3 only 40%.
+    skill = {"ann1": 0.9, "ann4": 0.9, "rev": 0.9, "ann2": 0.4, "ann3": 0.4}
+    with write_transaction(db.sessions) as session:
+        items = session.scalars(select(Item).order_by(Item.id)).all()
+        for item in items[:200]:
+            truth = LABELS[int(rng.integers(0, 3))]
+            for name, accuracy in skill.items():
+                wrong = [label for label in LABELS if label != truth]
+                label = truth if rng.random() < accuracy else wrong[int(rng.integers(0, 2))]
+                session.add(
+                    Annotation(
+                        item_id=item.id,
+                        user_id=world.actors[name].user_id,
+                        project_id=item.project_id,
+                        payload={"sentiment": label},
+                        schema_version=1,
+                        guideline_version=1,
+                    )
+                )
+            session.add(
+                FinalLabel(item_id=item.id, payload={"sentiment": truth}, method="majority")
+            )
+            item.status = "finalized"
+            item.annotation_count = len(skill)
+    aggregate_project(db, "queue")
+
+    for name, label in (("ann1", "negative"), ("ann2", "positive"), ("ann3", "positive")):
+        task = next_task(db, world.actors[name], "queue", FixedDraw(0.99))
+        assert task is not None and task.item_id == items[200].id
+        submit_annotation(db, world.actors[name], task.lease_id, {"sentiment": label})
+
+    with read_session(db.sessions) as session:
+        final = session.scalars(select(FinalLabel).where(FinalLabel.item_id == items[200].id)).one()
+    assert final.method == "dawid_skene"
+    assert final.payload == {"sentiment": "negative"}  # the majority said positive
+    assert final.agreement == pytest.approx(2 / 3)
+    assert final.confidence is not None and final.confidence > 0.7

@@ -1,8 +1,10 @@
 """Re-aggregate a project's machine-made final labels with Dawid-Skene.
 
 Dawid-Skene estimates every annotator's confusion matrix from all of their
-annotations at once, so it cannot run item by item as items complete; the
-queue finalizes by majority vote and this use case refits the whole project.
+annotations at once, so it cannot be fitted item by item as items complete.
+This use case refits the whole project and stores the fitted parameters; until
+the next refit the queue labels completing items with them (the E-step for one
+item), and by majority vote before the first fit.
 Human decisions (adjudication, expert, review) are never overwritten, and
 items still waiting for a human are left alone.
 """
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from annotary.core.aggregation import DawidSkene
 from annotary.core.schema.fields import LabelField
@@ -20,7 +23,7 @@ from annotary.services.access import MANAGER, Actor, project_for, require_role
 from annotary.services.audit import record_event
 from annotary.services.projects import current_schema, get_project
 from annotary.storage.db import Database, write_transaction
-from annotary.storage.models import Annotation, FinalLabel, Item
+from annotary.storage.models import Annotation, AnnotatorModel, FinalLabel, Item, utcnow
 
 MACHINE_METHODS = ("majority", "weighted", "dawid_skene")
 
@@ -85,6 +88,7 @@ def aggregate_project(
                 len(labels),
             )
             converged = converged and bool(model.converged_)
+            _store_model(session, project_id, spec.name, labels, model, user_index)
             for item_id, position in item_index.items():
                 label = int(model.labels_[position])
                 if item_id in finals and label >= 0:
@@ -110,3 +114,34 @@ def aggregate_project(
             source=actor.source if actor else "cli",
         )
         return AggregateReport([f.name for f in fields], len(chosen), changed, converged)
+
+
+def _store_model(
+    session: Session,
+    project_id: int,
+    field: str,
+    labels: list[str],
+    model: DawidSkene,
+    user_index: dict[int, int],
+) -> None:
+    """Keep the fitted priors and confusion matrices: the queue labels items that
+    complete before the next refit with them (`finalize.dawid_skene_consensus`)."""
+    params = {
+        "labels": labels,
+        "priors": [float(p) for p in model.priors_],
+        "errors": {str(user): model.errors_[code].tolist() for user, code in user_index.items()},
+    }
+    stored = session.scalar(
+        select(AnnotatorModel).where(
+            AnnotatorModel.project_id == project_id,
+            AnnotatorModel.field == field,
+            AnnotatorModel.method == "dawid_skene",
+        )
+    )
+    if stored is None:
+        session.add(
+            AnnotatorModel(project_id=project_id, field=field, method="dawid_skene", params=params)
+        )
+    else:
+        stored.params = params
+        stored.fitted_at = utcnow()

@@ -320,3 +320,19 @@ class ItemFlag(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnnotatorModel(Base):
+    """Fitted per-annotator parameters of an aggregation model (Dawid-Skene),
+    used to label items as they complete until the next refit."""
+
+    __tablename__ = "annotator_models"
+    __table_args__ = (UniqueConstraint("project_id", "field", "method"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]]
+    """{"labels": [...], "priors": [...], "errors": {user_id: [[true x observed]]}}"""
+    fitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,7 +7,7 @@ has a stable `method` name (recorded with each final label), `labels_` and a
 per-item `confidence_`.
 """
 
-from annotary.core.aggregation.dawid_skene import DawidSkene
+from annotary.core.aggregation.dawid_skene import DawidSkene, item_posterior
 from annotary.core.aggregation.mace import MACE
 from annotary.core.aggregation.majority import MajorityVote
 from annotary.core.aggregation.rankings import Borda, BradleyTerry
@@ -25,4 +25,5 @@ __all__ = [
     "MedianRating",
     "TokenVote",
     "WeightedVote",
+    "item_posterior",
 ]

@@ -177,3 +177,36 @@ class DawidSkene:
         posteriors[~observed] = 0.0
         log_likelihood = float((np.log(norm[observed]) + top[observed]).sum())
         return posteriors, log_likelihood
+
+
+def item_posterior(
+    priors: npt.ArrayLike, confusions: npt.ArrayLike, observed: npt.ArrayLike
+) -> FloatArray:
+    """Posterior over the true label of one item, given fitted parameters.
+
+    The E-step of Dawid & Skene (1979, eq. 2.5) for a single item: with class
+    priors `p_k` and annotator confusion matrices `pi[j, k, l]` (true `k`,
+    observed `l`), `P(k | obs) ∝ p_k * prod_j pi[j, k, obs_j]`. `confusions`
+    holds one matrix per observation (annotator), in the order of `observed`.
+    Computed in log space; zero probabilities are floored at 1e-12 so that a
+    single unseen confusion cannot veto a label outright.
+
+    >>> priors = [0.5, 0.5]
+    >>> good = [[0.9, 0.1], [0.1, 0.9]]
+    >>> poor = [[0.6, 0.4], [0.4, 0.6]]
+    >>> item_posterior(priors, [good, poor, poor], [0, 1, 1]).round(3).tolist()
+    [0.8, 0.2]
+    """
+    prior = np.asarray(priors, dtype=np.float64)
+    matrices = np.asarray(confusions, dtype=np.float64)
+    labels = np.asarray(observed, dtype=np.int64)
+    if matrices.ndim != 3 or matrices.shape[0] != labels.size:
+        raise ValueError("confusions must hold one (labels x labels) matrix per observation")
+    log_post = np.log(np.maximum(prior, 1e-12))
+    log_post = log_post + np.log(
+        np.maximum(matrices[np.arange(labels.size), :, labels], 1e-12)
+    ).sum(axis=0)
+    log_post -= log_post.max()
+    post = np.exp(log_post)
+    result: FloatArray = post / post.sum()
+    return result

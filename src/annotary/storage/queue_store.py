@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from annotary.core.queue import RouteFilter
@@ -47,11 +47,21 @@ def live_lease(session: Session, project_id: int, user_id: int, now: datetime) -
 
 
 def _not_seen_by(user_id: int) -> list[ColumnElement[bool]]:
-    """Conditions: the user has no annotation, skip or lease on the item."""
+    """Conditions: the user has no annotation, skip or lease on the item.
+
+    Each test is a probe of the (item_id, user_id) unique index for the one
+    candidate row at hand. `OFFSET 0` keeps PostgreSQL from turning the NOT
+    EXISTS into an anti-join, whose plan depends on table statistics: on a
+    young `annotations` table it would re-read all of the user's annotations
+    for every candidate, which grows with their history (seen: 30 ms after
+    1,000 annotations, 6 ms once autovacuum had analyzed the table).
+    """
     return [
-        ~exists().where(Annotation.item_id == Item.id, Annotation.user_id == user_id),
-        ~exists().where(Skip.item_id == Item.id, Skip.user_id == user_id),
-        ~exists().where(Lease.item_id == Item.id, Lease.user_id == user_id),
+        ~select(literal(1))
+        .where(model.item_id == Item.id, model.user_id == user_id)
+        .offset(0)
+        .exists()
+        for model in (Annotation, Skip, Lease)
     ]
 
 

@@ -464,7 +464,7 @@ def test_to_dict_shape(db: Database, tmp_path: Path):
     assert isinstance(sentiment["values_per_unit"], list)
     assert set(sentiment["pairs"][0]) >= {"annotator_a", "annotator_b", "shared_units", "value"}
     assert set(data["gold"]) == {"gold_items", "answers", "accuracy", "hardest_items", "note"}
-    assert set(data["bias"]) == {"k_anonymity", "pool", "tables", "note"}
+    assert set(data["bias"]) == {"k_anonymity", "pool", "tables", "tag_rates", "note"}
 
 
 def test_only_managers_reviewers_experts_and_admins_may_read_it(db: Database, tmp_path: Path):
@@ -539,3 +539,55 @@ def test_per_turn_fields_count_each_turn_as_a_unit(db: Database, tmp_path: Path)
     assert coherence.estimate.value == pytest.approx(expected, abs=1e-12)
     (pair,) = coherence.pairs
     assert pair.shared_units == 5
+
+
+def test_bias_tag_rates_count_items_tagged_by_anyone(db: Database) -> None:
+    from annotary.services.projects import create_project
+    from annotary.services.users import NewUser, add_user
+    from annotary.storage.db import write_transaction
+    from annotary.storage.models import Annotation, Item
+
+    project = parse_project(
+        """
+name: tags
+objective: {use_case: moderation}
+schema:
+  fields:
+    - {name: bias_tags, kind: labels, labels: [gender, age, none]}
+guidelines: Tag bias.
+""",
+        "tags.yaml",
+    )
+    project_id = create_project(db, project).id
+    users = [add_user(db, NewUser(f"t{n}", None, project="tags")) for n in range(2)]
+    tagged = [[["gender"], ["gender", "age"]], [["none"], ["none"]], [["age"], ["none"]]]
+    with write_transaction(db.sessions) as session:
+        for index, answers in enumerate(tagged):
+            item = Item(
+                project_id=project_id,
+                kind="text",
+                content={"text": f"x{index}"},
+                content_hash=f"h{index}",
+                meta={},
+            )
+            session.add(item)
+            session.flush()
+            for user, labels in zip(users, answers, strict=True):
+                session.add(
+                    Annotation(
+                        item_id=item.id,
+                        user_id=user,
+                        project_id=project_id,
+                        payload={"bias_tags": labels},
+                        schema_version=1,
+                        guideline_version=1,
+                    )
+                )
+
+    rows = {r["tag"]: r for r in qa_report(db, "tags").to_dict()["bias"]["tag_rates"]}
+
+    counts = {tag: (row["items_tagged"], row["items"]) for tag, row in rows.items()}
+    assert counts == {"age": (2, 3), "gender": (1, 3), "none": (2, 3)}
+    low, high = proportion_confint(2, 3, alpha=0.05, method="wilson")
+    assert rows["age"]["rate"] == pytest.approx(2 / 3)
+    assert (rows["age"]["low"], rows["age"]["high"]) == pytest.approx((low, high), abs=1e-9)

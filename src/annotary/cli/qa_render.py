@@ -247,7 +247,23 @@ def _bias(report: QaReport) -> list[Section]:
         ["field", "by", "group", "values", "labels", "chi2 (dof)", "p", "Cramer's V", "withheld"],
         rows,
     )
-    return [pool, tables]
+    tags = Section(
+        "Bias-tag rates",
+        ["field", "tag", "items tagged", "of items", "rate", "95% CI"],
+        [
+            [
+                row.field,
+                row.tag,
+                f"{row.items_tagged:,}",
+                f"{row.items:,}",
+                number(row.rate),
+                f"{number(row.low)} - {number(row.high)}",
+            ]
+            for row in bias.tag_rates
+        ],
+        caption="share of annotated items that any annotator tagged (fields named bias*)",
+    )
+    return [pool, tables, tags]
 
 
 def print_report(report: QaReport, console: Console) -> None:

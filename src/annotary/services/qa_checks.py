@@ -16,6 +16,7 @@ from annotary.core.aggregation import MajorityVote
 from annotary.core.consensus import comparable_fields, gold_matches
 from annotary.core.quality.bias import (
     LabelTable,
+    bias_tag_rates,
     labels_by_annotator_group,
     labels_by_item_metadata,
     pool_diversity,
@@ -274,12 +275,27 @@ class PoolRow:
 
 
 @dataclass
+class TagRateRow:
+    """How many of a field's annotated items carry one bias tag, with a Wilson 95% CI."""
+
+    field: str
+    tag: str
+    items_tagged: int
+    items: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass
 class BiasReport:
-    """Pool diversity and label distributions by annotator group and item metadata."""
+    """Pool diversity, label distributions by annotator group and item metadata,
+    and bias-tag rates (fields whose name starts with `bias`)."""
 
     k_anonymity: int
     pool: list[PoolRow] = field(default_factory=list)
     tables: list[BiasTable] = field(default_factory=list)
+    tag_rates: list[TagRateRow] = field(default_factory=list)
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,7 +338,39 @@ def bias_report(data: QaData, k: int) -> BiasReport:
                 items, values.code, codes, len(names), len(values.values)
             )
             report.tables.append(_bias_table(values, "item_metadata", key, names, table))
+    for values in data.fields:
+        if values.spec.name.startswith("bias") and values.kind in ("label", "labels"):
+            report.tag_rates.extend(_tag_rates(values))
     return report
+
+
+def _tag_rates(values: FieldValues) -> list[TagRateRow]:
+    """An item carries a tag when any annotation gave it (`bias_tag_rates`)."""
+    tags = sorted({t for v in values.values for t in (v if isinstance(v, frozenset) else [v])})
+    position = {tag: i for i, tag in enumerate(tags)}
+    items = values.unit_item[values.unit]
+    annotated = np.unique(items)
+    item_code = {int(item): i for i, item in enumerate(annotated)}
+    tag_items: list[int] = []
+    tag_codes: list[int] = []
+    for item, code in zip(items, values.code, strict=True):
+        value = values.values[int(code)]
+        for tag in value if isinstance(value, frozenset) else [value]:
+            tag_items.append(item_code[int(item)])
+            tag_codes.append(position[tag])
+    rates = bias_tag_rates(tag_items, tag_codes, len(annotated), len(tags))
+    return [
+        TagRateRow(
+            values.spec.name,
+            str(tag),
+            int(rates.items_tagged[i]),
+            rates.n_items,
+            finite(rates.rate[i]),
+            finite(rates.ci_low[i]),
+            finite(rates.ci_high[i]),
+        )
+        for i, tag in enumerate(tags)
+    ]
 
 
 def _scalar(value: Any) -> str | None:

@@ -122,11 +122,12 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(engine: Engine) -> Config:
-    """Alembic configuration bound to `engine` (no alembic.ini needed)."""
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic configuration (no alembic.ini needed), bound to `engine` if given."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
@@ -149,13 +150,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     """The newest revision shipped with this version of annotary."""
-    return ScriptDirectory.from_config(alembic_config_without_engine()).get_current_head()
-
-
-def alembic_config_without_engine() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def require_current(engine: Engine) -> None:

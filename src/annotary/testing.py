@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -54,11 +54,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"annotary serve exited early:\n{self.log_text()[-3000:]}")
-            try:
+            with suppress(httpx.HTTPError):  # not listening yet
                 if httpx.get(f"{self.url}/api/v1/openapi.json", timeout=2).status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"annotary serve did not answer in {timeout} s:\n{self.log_text()}")

@@ -206,3 +206,41 @@ def test_routing_by_metadata_tier_and_skills(db, tmp_path: Path) -> None:
     assert texts("ann1") == {"plain"}
     assert texts("ann2") == {"plain", "law"}
     assert texts("exp") == {"plain", "med"}
+
+
+def test_gold_with_only_free_text_is_stored_unscored(db, tmp_path: Path) -> None:
+    from annotary.core.ingest.mapping import ImportOptions
+    from annotary.core.project import parse_project
+    from annotary.services.access import Actor
+    from annotary.services.imports import import_items
+    from annotary.services.projects import create_project
+    from annotary.services.users import NewUser, add_user
+
+    project = parse_project(
+        """
+name: rewrite
+objective: {use_case: instruction_tuning}
+schema:
+  fields:
+    - {name: answer, kind: text}
+guidelines: Write the answer.
+workflow: {overlap: 1, gold_rate: 0.5}
+""",
+        "rewrite.yaml",
+    )
+    create_project(db, project)
+    user_id = add_user(db, NewUser("writer", None, project="rewrite"))
+    source = tmp_path / "gold.jsonl"
+    source.write_text('{"text": "say hi", "gold": {"answer": "Hi!"}}\n')
+    import_items(db, "rewrite", source, ImportOptions())
+    writer = Actor(user_id, "writer")
+
+    task = next_task(db, writer, "rewrite", FixedDraw(0.1))
+    assert task is not None and task.content == {"text": "say hi"}
+    submit_annotation(db, writer, task.lease_id, {"answer": "Hello there"})
+
+    with read_session(db.sessions) as session:
+        stored = session.scalars(select(Annotation.gold_correct)).one()
+        membership = session.scalars(select(Membership)).one()
+    assert stored is None
+    assert (membership.gold_answered, membership.gold_correct) == (0, 0)

@@ -320,12 +320,20 @@ def _score_gold(
     schema: AnnotationSchema,
     annotation: dict[str, Any],
 ) -> bool | None:
-    """Score an answer to a gold item and update the annotator's standing."""
+    """Score an answer to a gold item and update the annotator's standing.
+
+    A gold answer with no comparable field (only free text) cannot be scored:
+    the answer is stored unscored (None) and the annotator's counts stay as
+    they were, rather than counting it as right.
+    """
     if not item.is_gold:
         return None
     gold = session.scalar(select(GoldAnswer).where(GoldAnswer.item_id == item.id))
     assert gold is not None  # gold items are created with their answer
-    correct = all(gold_matches(schema, gold.answer, annotation).values())
+    matches = gold_matches(schema, gold.answer, annotation)
+    if not matches:
+        return None
+    correct = all(matches.values())
     rules = queue_rules(project)
     qualifying = rules.qualification_items is not None and membership.qualified_at is None
     if qualifying:

@@ -5,6 +5,8 @@
 | ANNOTARY_DATABASE_URL    | sqlite:///annotary.db   | SQLite path/URL or PostgreSQL URL    |
 | ANNOTARY_IMPORT_BATCH    | 5000                    | rows per insert batch on import      |
 | ANNOTARY_SESSION_HOURS   | 12                      | lifetime of a browser login session  |
+| ANNOTARY_WORKER_THREADS  | 16                      | request threads (and PostgreSQL      |
+|                          |                         | connections) per server process      |
 """
 
 from __future__ import annotations
@@ -29,4 +31,13 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(
         default=12, gt=0, le=24 * 90, description="Lifetime of a browser login session, in hours"
+    )
+    worker_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description=(
+            "Threads per server process that run requests, and the PostgreSQL connections "
+            "each process keeps open for them"
+        ),
     )

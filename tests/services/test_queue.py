@@ -244,3 +244,28 @@ workflow: {overlap: 1, gold_rate: 0.5}
         membership = session.scalars(select(Membership)).one()
     assert stored is None
     assert (membership.gold_answered, membership.gold_correct) == (0, 0)
+
+
+def test_tasks_carry_their_prelabels_oldest_first(db, tmp_path: Path) -> None:
+    guesses = [
+        {"model": "small", "annotation": {"sentiment": "neutral"}, "confidence": 0.25},
+        {"model": "large", "annotation": {"sentiment": "positive"}},
+    ]
+    world = build_world(
+        db,
+        tmp_path,
+        workflow="  overlap: 2",
+        rows=[{"text": "labelled", "prelabels": guesses}, {"text": "bare"}],
+    )
+    first = next_task(db, world.actors["ann1"], "queue", NO_GOLD)
+    assert first is not None and first.content == {"text": "labelled"}
+    expected = [
+        {"model": "small", "annotation": {"sentiment": "neutral"}, "confidence": 0.25},
+        {"model": "large", "annotation": {"sentiment": "positive"}, "confidence": None},
+    ]
+    assert first.prelabels == expected
+    again = next_task(db, world.actors["ann1"], "queue", NO_GOLD)  # re-served lease
+    assert again is not None and again.prelabels == expected
+    submit_annotation(db, world.actors["ann1"], first.lease_id, {"sentiment": "positive"})
+    bare = next_task(db, world.actors["ann1"], "queue", NO_GOLD)
+    assert bare is not None and bare.content == {"text": "bare"} and bare.prelabels == []

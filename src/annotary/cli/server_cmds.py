@@ -54,23 +54,18 @@ def serve(
     import uvicorn
 
     from annotary.web.app import create_app
+    from annotary.web.workers import require_free_port, serve_workers
 
     # Migrate (or fail) once here, not in every worker at the same time.
     open_database(url).dispose()
+    require_free_port(host, port)
     base = _base_url(host, port)
     _say(f"annotary API on {base}/api/v1 (docs: {base}/api/v1/docs); Ctrl+C stops it")
     sys.stdout.flush()
     if workers > 1:
         # Workers are new processes: they build their app from the environment.
         os.environ["ANNOTARY_DATABASE_URL"] = url
-        uvicorn.run(
-            "annotary.web.asgi:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-        )
+        serve_workers(host, port, workers, access_log)
     else:
         uvicorn.run(
             create_app(Settings(database_url=url)), host=host, port=port, access_log=access_log

@@ -192,16 +192,25 @@ def authenticate_session(db: Database, secret: str, source: str = "api") -> tupl
     return Actor(user.id, user.username, user.is_admin, source), web_session.csrf_token
 
 
+def recently_checked_token(db: Database, token: str, source: str = "api") -> Actor | None:
+    """The actor behind a token checked within the last few seconds (see
+    `Database.token_cache`), without touching the database; None otherwise."""
+    known = db.token_cache.get(digest(token))
+    if known is None:
+        return None
+    user_id, username, is_admin = known
+    return Actor(user_id, username, is_admin, source)
+
+
 def authenticate_token(db: Database, token: str, source: str = "api") -> Actor:
     """The actor behind a personal API token (Unauthenticated E706 if unusable)."""
     invalid = Unauthenticated(E_TOKEN_INVALID, "API token invalid, expired or revoked")
     if not token.startswith(TOKEN_PREFIX):
         raise invalid
+    known = recently_checked_token(db, token, source)
+    if known is not None:
+        return known
     token_hash = digest(token)
-    known = db.token_cache.get(token_hash)
-    if known is not None:  # checked within the last few seconds (see Database.token_cache)
-        user_id, username, is_admin = known
-        return Actor(user_id, username, is_admin, source)
     now = utcnow()
     with read_session(db.sessions) as session:
         row = session.execute(

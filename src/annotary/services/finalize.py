@@ -1,33 +1,29 @@
 """What happens to an item once its annotations are in, or when it is flagged.
 
-Called inside the submitting transaction with the item row locked.
+Called inside the submitting transaction with the item row locked. The queue's
+submit decides the outcome before it writes the item once (`settle`); review
+works on ORM items (`finalize_if_complete`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from annotary.core.aggregation import WeightedVote, item_posterior
 from annotary.core.consensus import Consensus, majority_consensus
-from annotary.core.queue import flag_route, sampled_for_review
+from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_review
 from annotary.core.schema.fields import AnnotationSchema
-from annotary.services.access import Actor
-from annotary.services.workflow import queue_rules, routes_of
-from annotary.storage.models import (
-    Annotation,
-    AnnotatorModel,
-    FinalLabel,
-    Item,
-    ItemFlag,
-    Membership,
-    Project,
-)
+from annotary.services.workflow import queue_rules
+from annotary.storage.models import AnnotatorModel, FinalLabel, Item, ItemFlag, Membership, Project
+from annotary.storage.queue_store import answers_of, table_of
 
 QUEUED, FINALIZED, REVIEW, ADJUDICATION, ESCALATED = (
     "queued",
@@ -38,11 +34,25 @@ QUEUED, FINALIZED, REVIEW, ADJUDICATION, ESCALATED = (
 )
 
 
-def finalize_if_complete(
-    session: Session, project: Project, item: Item, schema: AnnotationSchema
-) -> None:
-    """At overlap: finalize with the consensus if agreement reaches the threshold,
-    else send the item to adjudication. A single annotation (overlap 1) is final.
+@dataclass(frozen=True)
+class Settlement:
+    """An item's outcome at overlap: its new status and, when final, the label's columns."""
+
+    status: str
+    label: dict[str, Any] | None
+
+
+def settle(
+    conn: Connection,
+    rules: QueueRules,
+    project_id: int,
+    item_id: int,
+    schema: AnnotationSchema,
+    answers: Sequence[tuple[int, dict[str, Any]]],
+) -> Settlement:
+    """Finalize with the consensus of `answers` (user, payload) if agreement reaches
+    the threshold, else send the item to adjudication. A single annotation
+    (overlap 1) is final.
 
     The consensus follows `workflow.aggregation`: `majority`; `weighted` (each
     vote weighs the log-odds of its annotator's smoothed gold accuracy); or
@@ -51,40 +61,56 @@ def finalize_if_complete(
     back to a majority vote until there is one. The agreement compared with the
     threshold is always the plain share of annotations that agree.
     """
-    rules = queue_rules(project)
-    if item.status != QUEUED or item.annotation_count < rules.overlap:
-        return
-    rows = session.execute(
-        select(Annotation.user_id, Annotation.payload)
-        .where(Annotation.item_id == item.id)
-        .order_by(Annotation.id)
-    ).all()
-    payloads = [payload for _, payload in rows]
-    users = [user for user, _ in rows]
+    payloads = [payload for _, payload in answers]
+    users = [user for user, _ in answers]
     method = "weighted" if rules.aggregation == "weighted" else "majority"
-    weights = _gold_weights(session, project, users) if method == "weighted" else None
+    weights = _gold_weights(conn, project_id, users) if method == "weighted" else None
     consensus = majority_consensus(schema, payloads, weights)
     if rules.aggregation == "dawid_skene":
-        refined = dawid_skene_consensus(session, project, consensus, users, payloads)
+        refined = dawid_skene_consensus(conn, project_id, consensus, users, payloads)
         if refined is not None:
             method, consensus = "dawid_skene", refined
     agreed = consensus.agreement is not None and consensus.agreement >= rules.agreement_threshold
     if rules.overlap > 1 and not agreed:
-        item.status = ADJUDICATION
+        return Settlement(ADJUDICATION, None)
+    label = {
+        "item_id": item_id,
+        "payload": consensus.payload,
+        "method": method,
+        "confidence": consensus.confidence,
+        "agreement": consensus.agreement,
+    }
+    final = REVIEW if sampled_for_review(item_id, rules.review_sampling_rate) else FINALIZED
+    return Settlement(final, label)
+
+
+def store_final_label(conn: Connection, settlement: Settlement) -> None:
+    """Write the settlement's final label, if it has one."""
+    if settlement.label is not None:
+        conn.execute(insert(table_of(FinalLabel)), settlement.label)
+
+
+def finalize_if_complete(
+    session: Session, project: Project, item: Item, schema: AnnotationSchema
+) -> None:
+    """Settle a queued ORM item whose annotations reached the overlap (see `settle`)."""
+    rules = queue_rules(project)
+    if item.status != QUEUED or item.annotation_count < rules.overlap:
         return
-    session.add(
-        FinalLabel(
-            item_id=item.id,
-            payload=consensus.payload,
-            method=method,
-            confidence=consensus.confidence,
-            agreement=consensus.agreement,
-        )
-    )
-    item.status = REVIEW if sampled_for_review(item.id, rules.review_sampling_rate) else FINALIZED
+    session.flush()
+    conn = session.connection()
+    settlement = settle(conn, rules, project.id, item.id, schema, answers_of(conn, item.id))
+    store_final_label(conn, settlement)
+    item.status = settlement.status
 
 
-def _gold_weights(session: Session, project: Project, user_ids: list[int]) -> list[float]:
+_GOLD_COUNTS = select(Membership.user_id, Membership.gold_correct, Membership.gold_answered).where(
+    Membership.project_id == bindparam("project_id"),
+    Membership.user_id.in_(bindparam("users", expanding=True)),
+)
+
+
+def _gold_weights(conn: Connection, project_id: int, user_ids: list[int]) -> list[float]:
     """Per annotation, its annotator's weight: the log-odds of their gold accuracy,
     Laplace-smoothed (`WeightedVote.from_gold`, two outcomes: right or wrong).
 
@@ -93,10 +119,8 @@ def _gold_weights(session: Session, project: Project, user_ids: list[int]) -> li
     """
     counts = {
         user: (correct, answered)
-        for user, correct, answered in session.execute(
-            select(Membership.user_id, Membership.gold_correct, Membership.gold_answered).where(
-                Membership.project_id == project.id, Membership.user_id.in_(set(user_ids))
-            )
+        for user, correct, answered in conn.execute(
+            _GOLD_COUNTS, {"project_id": project_id, "users": sorted(set(user_ids))}
         )
     }
     correct = [counts.get(u, (0, 0))[0] for u in user_ids]
@@ -105,31 +129,41 @@ def _gold_weights(session: Session, project: Project, user_ids: list[int]) -> li
     return [float(w) for w in weights]
 
 
-def escalate_item(
-    session: Session,
-    project: Project,
-    item: Item,
-    actor: Actor,
+def escalate(
+    conn: Connection,
+    routes: Sequence[Route],
+    item_id: int,
+    status: str,
+    route_rule: int | None,
+    user_id: int,
     flags: Sequence[str],
     note: str | None,
-) -> None:
-    """Record the flags and move the item to the escalation queue.
+) -> tuple[str, int | None]:
+    """Record the flags; the item's new `(status, route_rule)`: queued and
+    adjudication items move to the escalation queue.
 
     A routing rule on one of the flags decides who handles it; without one,
     experts do.
     """
-    for flag in flags:
-        session.add(ItemFlag(item_id=item.id, user_id=actor.user_id, flag=flag, note=note))
-    if item.status in (QUEUED, ADJUDICATION):
-        item.status = ESCALATED
-        rule = flag_route(routes_of(project.definition.get("workflow", {})), flags)
-        if rule is not None:
-            item.route_rule = rule
+    conn.execute(
+        insert(table_of(ItemFlag)),
+        [{"item_id": item_id, "user_id": user_id, "flag": flag, "note": note} for flag in flags],
+    )
+    if status not in (QUEUED, ADJUDICATION):
+        return status, route_rule
+    rule = flag_route(routes, flags)
+    return ESCALATED, rule if rule is not None else route_rule
+
+
+_FITTED = select(AnnotatorModel.field, AnnotatorModel.params).where(
+    AnnotatorModel.project_id == bindparam("project_id"),
+    AnnotatorModel.method == "dawid_skene",
+)
 
 
 def dawid_skene_consensus(
-    session: Session,
-    project: Project,
+    conn: Connection,
+    project_id: int,
     consensus: Consensus,
     users: list[int],
     payloads: list[dict[str, Any]],
@@ -140,24 +174,19 @@ def dawid_skene_consensus(
     Annotators the fit has not seen get the average confusion matrix of those
     it has; confidence is the smallest posterior of the chosen labels.
     """
-    models = session.scalars(
-        select(AnnotatorModel).where(
-            AnnotatorModel.project_id == project.id, AnnotatorModel.method == "dawid_skene"
-        )
-    ).all()
+    models = conn.execute(_FITTED, {"project_id": project_id}).all()
     if not models:
         return None
     payload = dict(consensus.payload)
     confidence = 1.0
-    for model in models:
-        params = model.params
+    for field, params in models:
         labels: list[str] = params["labels"]
         known = {int(u): np.asarray(m, dtype=np.float64) for u, m in params["errors"].items()}
         average: npt.NDArray[np.float64] = np.mean(list(known.values()), axis=0)
         votes = [
-            (known.get(user, average), labels.index(p[model.field]))
+            (known.get(user, average), labels.index(p[field]))
             for user, p in zip(users, payloads, strict=True)
-            if p.get(model.field) in labels
+            if p.get(field) in labels
         ]
         if not votes:
             continue
@@ -165,6 +194,6 @@ def dawid_skene_consensus(
             params["priors"], [m for m, _ in votes], [label for _, label in votes]
         )
         best = int(np.argmax(posterior))
-        payload[model.field] = labels[best]
+        payload[field] = labels[best]
         confidence = min(confidence, float(posterior[best]))
     return Consensus(payload, consensus.agreement, consensus.per_field, confidence)

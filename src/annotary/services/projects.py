@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,19 +141,21 @@ def get_project(session: Session, name: str) -> ProjectRef:
 
 
 def current_schema(session: Session, project: Project) -> AnnotationSchema:
-    """The project's current schema.
+    """The project's current schema."""
+    return schema_at(session.connection(), project.id, project.schema_version)
+
+
+def schema_at(conn: Connection, project_id: int, version: int) -> AnnotationSchema:
+    """Version `version` of the project's schema.
 
     A stored schema version never changes, so each engine remembers the ones it
     has read: the hot paths (next task, submit) need no query for it.
     """
-    engine = session.get_bind()
-    known = _SCHEMAS.setdefault(engine, {})
-    key = (project.id, project.schema_version)
+    known = _SCHEMAS.setdefault(conn.engine, {})
+    key = (project_id, version)
     schema = known.get(key)
     if schema is None:
-        definition = session.scalar(
-            _SCHEMA_DEFINITION, {"p": project.id, "v": project.schema_version}
-        )
+        definition = conn.execute(_SCHEMA_DEFINITION, {"p": project_id, "v": version}).scalar()
         assert definition is not None  # written with the project and with every new version
         schema = known[key] = schema_from_definition(definition)
     return schema

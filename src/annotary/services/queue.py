@@ -2,7 +2,8 @@
 
 The policy (what to serve, what a gold answer means) is `core.queue`; the
 atomic claims are `storage.queue_store`; this module wires them together inside
-one write transaction per request.
+one write transaction per request, in as few statements as it can: these are
+the server's hottest paths.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from annotary.core.consensus import gold_matches
@@ -30,62 +32,76 @@ from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
     E_ANNOTATION_INVALID,
+    E_FORBIDDEN,
     E_LEASE_NOT_FOUND,
+    E_NOT_MEMBER,
     E_QUALIFICATION_FAILED,
     FieldError,
     Forbidden,
     Invalid,
     NotFound,
 )
-from annotary.services.access import WORKERS, Actor, worker_membership
-from annotary.services.finalize import escalate_item, finalize_if_complete
-from annotary.services.projects import current_schema
-from annotary.services.workflow import lease_timeout, queue_rules
+from annotary.services.access import WORKERS, Actor, project_for
+from annotary.services.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.projects import schema_at
+from annotary.services.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_transaction
-from annotary.storage.models import (
-    Annotation,
-    GoldAnswer,
-    Item,
-    Lease,
-    Membership,
-    Prelabel,
-    Project,
-    Skip,
-    User,
-    utcnow,
-)
+from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (
+    HeldLease,
+    LeasedItem,
+    Seat,
+    TurnIn,
+    add_skip,
+    answers_of,
     claim_gold,
     claim_regular,
-    create_lease,
-    live_lease,
+    count_gold_answer,
+    gold_answer_of,
+    held_lease,
+    lease_item,
+    leased_item,
+    mark_member,
+    pause_member,
+    prelabels_of,
     reclaim_expired,
+    seat_by_name,
+    set_item_state,
+    turn_in_lease,
 )
 
 
 @dataclass(frozen=True)
 class Task:
-    """What an annotator is served: the item, its schema version and a lease."""
+    """What an annotator is served: the leased item, its schema version and pre-labels."""
 
-    lease_id: int
-    expires_at: datetime
-    item_id: int
-    kind: str
-    content: dict[str, Any]
-    metadata: dict[str, Any]
+    leased: LeasedItem
     schema_version: int
     guideline_version: int
     prelabels: list[dict[str, Any]]
 
+    @property
+    def lease_id(self) -> int:
+        return self.leased.lease_id
+
+    @property
+    def item_id(self) -> int:
+        return self.leased.item_id
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.leased.content
+
     def to_dict(self) -> dict[str, Any]:
+        leased = self.leased
         return {
-            "lease_id": self.lease_id,
-            "expires_at": as_utc(self.expires_at).isoformat(),
+            "lease_id": leased.lease_id,
+            "expires_at": as_utc(leased.expires_at).isoformat(),
             "item": {
-                "id": self.item_id,
-                "kind": self.kind,
-                "content": self.content,
-                "metadata": self.metadata,
+                "id": leased.item_id,
+                "kind": leased.kind,
+                "content": leased.content,
+                "metadata": leased.metadata,
             },
             "schema_version": self.schema_version,
             "guideline_version": self.guideline_version,
@@ -110,24 +126,50 @@ def next_task(
     db: Database, actor: Actor, project_name: str, rng: random.Random | None = None
 ) -> Task | None:
     """Serve the annotator's next task (see `core.queue`); None when nothing is left."""
-    draw_source = rng or random.Random()
     with write_transaction(db.sessions) as session:
-        project, membership = worker_membership(session, actor, WORKERS, name=project_name)
-        now = utcnow()
-        if _reclaim_due(db, project.id):
-            reclaim_expired(session, project.id, now)
-        lease = live_lease(session, project.id, actor.user_id, now)
-        if lease is not None:
-            return _task_for(session, project, lease, None)
-        item = _claim(session, project, membership, draw_source)
-        if item is None and reclaim_expired(session, project.id, now):
-            item = _claim(session, project, membership, draw_source)
-        if item is None:
-            return None
-        lease = create_lease(
-            session, project.id, item.id, actor.user_id, now + lease_timeout(project)
+        served = _serve(db, session, actor, project_name, rng or random.Random())
+    # Raised after the commit: a refusal may have recorded a decided qualification.
+    if isinstance(served, Refuse):
+        raise Forbidden(served.code, served.reason)
+    return served
+
+
+def _serve(
+    db: Database, session: Session, actor: Actor, project_name: str, rng: random.Random
+) -> Task | Refuse | None:
+    conn = session.connection()
+    now = utcnow()
+    found = seat_by_name(conn, actor.user_id, project_name, now)
+    if found is None:
+        _refuse_non_member(session, actor, project_name)
+    seat, live = found
+    _require_worker(seat)
+    if _reclaim_due(db, seat.project_id):
+        reclaim_expired(conn, seat.project_id, now)  # leaves the live lease, if any
+    if live is not None:
+        return _task_for(conn, seat, leased_item(conn, live))
+    expires_at = now + lease_timeout(seat.definition)
+    leased = _claim(conn, seat, rng, now, expires_at)
+    if leased is None and reclaim_expired(conn, seat.project_id, now):
+        leased = _claim(conn, seat, rng, now, expires_at)
+    if isinstance(leased, LeasedItem):
+        return _task_for(conn, seat, leased)
+    return leased
+
+
+def _refuse_non_member(session: Session, actor: Actor, project_name: str) -> NoReturn:
+    """Not a member: say so to those who may know the project, deny it exists to others."""
+    project = project_for(session, actor, project_name)
+    raise Forbidden(E_NOT_MEMBER, f"you are not a member of project {project.name!r}")
+
+
+def _require_worker(seat: Seat) -> None:
+    if seat.role not in WORKERS:
+        raise Forbidden(
+            E_FORBIDDEN,
+            f"your role {seat.role!r} in {seat.project_name!r} cannot do this; "
+            f"needs one of: {', '.join(sorted(WORKERS))}",
         )
-        return _task_for(session, project, lease, item)
 
 
 def _reclaim_due(db: Database, project_id: int) -> bool:
@@ -140,100 +182,87 @@ def _reclaim_due(db: Database, project_id: int) -> bool:
 
 
 def _claim(
-    session: Session, project: Project, membership: Membership, rng: random.Random
-) -> Item | None:
-    rules = queue_rules(project)
+    conn: Connection, seat: Seat, rng: random.Random, now: datetime, expires_at: datetime
+) -> LeasedItem | Refuse | None:
+    rules = rules_of(seat.definition)
     skills: frozenset[str] = frozenset()
     if any(route.skills for route in rules.routes):
-        user = session.get(User, membership.user_id)
-        skills = frozenset(user.skills if user else ())
+        user_skills = conn.execute(select(User.skills).where(User.id == seat.user_id)).scalar()
+        skills = frozenset(user_skills or ())
     state = AnnotatorState(
-        role=membership.role,
+        role=seat.role,
         skills=skills,
-        terms_accepted=membership.terms_accepted_at is not None,
-        paused=membership.paused_at is not None,
-        pause_reason=membership.pause_reason,
-        qualified=membership.qualified_at is not None,
-        qualification_failed=membership.qualification_failed_at is not None,
+        terms_accepted=seat.terms_accepted,
+        paused=seat.paused,
+        pause_reason=seat.pause_reason,
+        qualified=seat.qualified,
+        qualification_failed=seat.qualification_failed,
     )
     decision = choose_next(state, rules, rng.random())
     if isinstance(decision, Refuse):
-        raise Forbidden(decision.code, decision.reason)
+        return decision
     if isinstance(decision, ServeQualification):
-        found = claim_gold(session, project.id, membership.user_id, rng, qualification=True)
+        found = claim_gold(conn, seat.project_id, seat.user_id, rng, qualification=True)
         if found is not None:
-            return session.get(Item, found)
-        _decide_qualification_early(membership, rules)
-        return _claim(session, project, membership, rng)
+            return lease_item(conn, seat, found, now, expires_at)
+        refusal = _decide_qualification_early(conn, seat, rules, now)
+        return refusal or _claim(conn, _qualified(seat), rng, now, expires_at)
     if isinstance(decision, ServeGold):
-        found = claim_gold(session, project.id, membership.user_id, rng)
+        found = claim_gold(conn, seat.project_id, seat.user_id, rng)
         if found is not None:
-            return session.get(Item, found)
+            return lease_item(conn, seat, found, now, expires_at)
         routes = decision.regular
     else:
         routes = decision.routes
-    return claim_regular(session, project.id, membership.user_id, rules.overlap, routes)
+    return claim_regular(conn, seat, rules.overlap, routes, now, expires_at)
 
 
-def _decide_qualification_early(membership: Membership, rules: QueueRules) -> None:
+def _decide_qualification_early(
+    conn: Connection, seat: Seat, rules: QueueRules, now: datetime
+) -> Refuse | None:
     """No qualification items are left: decide on what was answered, if anything."""
-    answered = membership.qualification_answered
+    answered = seat.qualification_answered
     if answered == 0:
-        raise Forbidden(
+        return Refuse(
             E_QUALIFICATION_FAILED,
             "this project requires a qualification but has no gold items to serve; "
             "ask a manager to import gold answers",
         )
-    passed = membership.qualification_correct / answered >= rules.qualification_pass_mark
-    if passed:
-        membership.qualified_at = utcnow()
-    else:
-        membership.qualification_failed_at = utcnow()
-        raise Forbidden(
-            E_QUALIFICATION_FAILED,
-            "you did not pass the qualification; ask a manager for another attempt",
-        )
-
-
-def _task_for(session: Session, project: Project, lease: Lease, item: Item | None) -> Task:
-    item = item or session.get(Item, lease.item_id)
-    assert item is not None  # a lease always points at an existing item (foreign key)
-    prelabels = session.execute(
-        select(Prelabel.model, Prelabel.annotation, Prelabel.confidence)
-        .where(Prelabel.item_id == item.id)
-        .order_by(Prelabel.id)
-    ).all()
-    return Task(
-        lease_id=lease.id,
-        expires_at=lease.expires_at,
-        item_id=item.id,
-        kind=item.kind,
-        content=item.content,
-        metadata=item.meta,
-        schema_version=project.schema_version,
-        guideline_version=project.guideline_version,
-        prelabels=[
-            {"model": model, "annotation": annotation, "confidence": confidence}
-            for model, annotation, confidence in prelabels
-        ],
+    if seat.qualification_correct / answered >= rules.qualification_pass_mark:
+        mark_member(conn, seat.membership_id, qualified_at=now)
+        return None
+    mark_member(conn, seat.membership_id, qualification_failed_at=now)
+    return Refuse(
+        E_QUALIFICATION_FAILED,
+        "you did not pass the qualification; ask a manager for another attempt",
     )
 
 
-def _own_lease(session: Session, actor: Actor, lease_id: int) -> tuple[Lease, Item]:
-    """The caller's lease and its item, both locked for the rest of the transaction."""
-    row = session.execute(
-        select(Lease, Item)
-        .join(Item, Item.id == Lease.item_id)
-        .where(Lease.id == lease_id)
-        .with_for_update()
-    ).first()
-    if row is None or row[0].user_id != actor.user_id:
-        raise NotFound(
-            E_LEASE_NOT_FOUND,
-            f"task {lease_id} is not leased to you (it may have expired and gone to someone "
-            "else); ask for the next task",
-        )
-    return row[0], row[1]
+def _qualified(seat: Seat) -> Seat:
+    return Seat(**{**seat.__dict__, "qualified": True})
+
+
+def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:
+    prelabels = leased.prelabels
+    if prelabels is None:
+        prelabels = prelabels_of(conn, leased.item_id)
+    return Task(leased, seat.schema_version, seat.guideline_version, prelabels)
+
+
+def _hold(conn: Connection, actor: Actor, lease_id: int) -> HeldLease:
+    """The caller's lease, its item and the caller's seat."""
+    held = held_lease(conn, actor.user_id, lease_id)
+    if held is None:
+        raise _lease_not_found(lease_id)
+    return held
+
+
+def _lease_not_found(lease_id: int) -> NotFound:
+    return NotFound(
+        E_LEASE_NOT_FOUND,
+        f"task {lease_id} is not leased to you (it may have expired and gone to someone "
+        "else); ask for the next task",
+    )
 
 
 def submit_annotation(
@@ -251,6 +280,8 @@ def submit_annotation(
     Gold items are scored and the annotator's accuracy updated (pausing or
     (dis)qualifying them); an item that reaches its overlap is aggregated and
     finalized or sent to adjudication; flags escalate the item to experts.
+    Everything that needs no lock comes first: the item row is locked only from
+    the moment the annotation is counted on it to the commit.
     """
     errors = _check_flags(flags)
     if annotation is None and not flags:
@@ -258,50 +289,80 @@ def submit_annotation(
     if errors:
         raise Invalid(E_ANNOTATION_INVALID, "the submission is invalid", errors)
     with write_transaction(db.sessions) as session:
-        lease, item = _own_lease(session, actor, lease_id)
-        project, membership = worker_membership(
-            session, actor, WORKERS, project_id=lease.project_id
-        )
-        schema = current_schema(session, project)
+        conn = session.connection()
+        held = _hold(conn, actor, lease_id)
+        seat = held.seat
+        if seat is None:
+            raise Forbidden(E_NOT_MEMBER, "you are not a member of this project")
+        _require_worker(seat)
+        schema = schema_at(conn, seat.project_id, seat.schema_version)
         if annotation is not None:
-            problems = validate_annotation(schema, annotation, item.content)
-            if problems:
-                raise Invalid(
-                    E_ANNOTATION_INVALID,
-                    f"the annotation does not match schema v{project.schema_version}",
-                    [
-                        FieldError(f"annotation.{p.path}" if p.path else "annotation", p.reason)
-                        for p in problems
-                    ],
-                )
+            _check_annotation(schema, seat, annotation, held.item_content)
         now = utcnow()
-        spent = time_spent_ms
-        if spent is None:
-            spent = int((now - as_utc(lease.created_at)).total_seconds() * 1000)
-        session.delete(lease)
-        item.lease_count -= 1
-        stored: Annotation | None = None
+        rules = rules_of(seat.definition)
+        row = None
         if annotation is not None:
-            gold_correct = _score_gold(session, project, membership, item, schema, annotation)
-            stored = Annotation(
-                item_id=item.id,
-                user_id=actor.user_id,
-                project_id=project.id,
-                payload=annotation,
-                schema_version=project.schema_version,
-                guideline_version=project.guideline_version,
-                time_spent_ms=max(spent, 0),
-                flags=list(flags),
-                gold_correct=gold_correct,
+            spent = time_spent_ms
+            if spent is None:
+                spent = int((now - as_utc(held.created_at)).total_seconds() * 1000)
+            gold_correct = None
+            if held.is_gold:
+                gold_correct = _score_gold(conn, seat, rules, held.item_id, schema, annotation, now)
+            row = {
+                "user_id": actor.user_id,
+                "project_id": seat.project_id,
+                "payload": annotation,
+                "schema_version": seat.schema_version,
+                "guideline_version": seat.guideline_version,
+                "time_spent_ms": max(spent, 0),
+                "flags": list(flags),
+                "gold_correct": gold_correct,
+                "created_at": now,
+            }
+        turned = turn_in_lease(conn, held, row)
+        if turned is None:
+            raise _lease_not_found(lease_id)
+        status = turned.status
+        if flags and not held.is_gold:
+            status, rule = escalate(
+                conn,
+                rules.routes,
+                held.item_id,
+                status,
+                turned.route_rule,
+                actor.user_id,
+                flags,
+                note,
             )
-            session.add(stored)
-            item.annotation_count += 1
-        session.flush()
-        if flags and not item.is_gold:
-            escalate_item(session, project, item, actor, flags, note)
-        elif not item.is_gold:
-            finalize_if_complete(session, project, item, schema)
-        return SubmitResult(stored.id if stored else None, item.status)
+            set_item_state(conn, held.item_id, status, rule)
+        elif annotation is not None and _completes(held, turned, rules):
+            answers = answers_of(conn, held.item_id)
+            settlement = settle(conn, rules, seat.project_id, held.item_id, schema, answers)
+            status = settlement.status
+            set_item_state(conn, held.item_id, status, turned.route_rule)
+            store_final_label(conn, settlement)
+        return SubmitResult(turned.annotation_id, status)
+
+
+def _completes(held: HeldLease, turned: TurnIn, rules: QueueRules) -> bool:
+    """Whether a queued regular item just reached its overlap."""
+    queued = turned.status == QUEUED and not held.is_gold
+    return queued and turned.annotation_count >= rules.overlap
+
+
+def _check_annotation(
+    schema: AnnotationSchema, seat: Seat, annotation: dict[str, Any], content: dict[str, Any]
+) -> None:
+    problems = validate_annotation(schema, annotation, content)
+    if problems:
+        raise Invalid(
+            E_ANNOTATION_INVALID,
+            f"the annotation does not match schema v{seat.schema_version}",
+            [
+                FieldError(f"annotation.{p.path}" if p.path else "annotation", p.reason)
+                for p in problems
+            ],
+        )
 
 
 def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
@@ -313,45 +374,34 @@ def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
 
 
 def _score_gold(
-    session: Session,
-    project: Project,
-    membership: Membership,
-    item: Item,
+    conn: Connection,
+    seat: Seat,
+    rules: QueueRules,
+    item_id: int,
     schema: AnnotationSchema,
     annotation: dict[str, Any],
+    now: datetime,
 ) -> bool | None:
     """Score an answer to a gold item and update the annotator's standing.
 
     A gold answer with no comparable field (only free text) cannot be scored:
     the answer is stored unscored (None) and the annotator's counts stay as
-    they were, rather than counting it as right.
+    they were, rather than counting it as right. The counts are incremented in
+    the database (atomic under concurrent submits of one annotator).
     """
-    if not item.is_gold:
-        return None
-    gold = session.scalar(select(GoldAnswer).where(GoldAnswer.item_id == item.id))
-    assert gold is not None  # gold items are created with their answer
-    matches = gold_matches(schema, gold.answer, annotation)
+    matches = gold_matches(schema, gold_answer_of(conn, item_id), annotation)
     if not matches:
         return None
     correct = all(matches.values())
-    rules = queue_rules(project)
-    qualifying = rules.qualification_items is not None and membership.qualified_at is None
-    if qualifying:
-        membership.qualification_answered += 1
-        membership.qualification_correct += int(correct)
-        answered, right = membership.qualification_answered, membership.qualification_correct
-    else:
-        membership.gold_answered += 1
-        membership.gold_correct += int(correct)
-        answered, right = membership.gold_answered, membership.gold_correct
+    qualifying = rules.qualification_items is not None and not seat.qualified
+    answered, right = count_gold_answer(conn, seat.membership_id, qualifying, correct)
     outcome = after_gold_answer(rules, qualifying, answered, right)
     if outcome.qualified:
-        membership.qualified_at = utcnow()
+        mark_member(conn, seat.membership_id, qualified_at=now)
     if outcome.qualification_failed:
-        membership.qualification_failed_at = utcnow()
-    if outcome.pause_reason is not None and membership.paused_at is None:
-        membership.paused_at = utcnow()
-        membership.pause_reason = outcome.pause_reason
+        mark_member(conn, seat.membership_id, qualification_failed_at=now)
+    if outcome.pause_reason is not None:
+        pause_member(conn, seat.membership_id, outcome.pause_reason, now)
     return correct
 
 
@@ -364,7 +414,8 @@ def skip_task(db: Database, actor: Actor, lease_id: int, reason: str) -> None:
             [FieldError("reason", "must not be empty")],
         )
     with write_transaction(db.sessions) as session:
-        lease, item = _own_lease(session, actor, lease_id)
-        session.delete(lease)
-        item.lease_count -= 1
-        session.add(Skip(item_id=item.id, user_id=actor.user_id, reason=reason.strip()[:500]))
+        conn = session.connection()
+        held = _hold(conn, actor, lease_id)
+        if turn_in_lease(conn, held, None) is None:
+            raise _lease_not_found(lease_id)
+        add_skip(conn, held.item_id, actor.user_id, reason.strip()[:500])

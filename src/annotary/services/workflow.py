@@ -10,8 +10,13 @@ from annotary.storage.models import Project
 
 
 def queue_rules(project: Project) -> QueueRules:
+    """The queue settings of a stored project."""
+    return rules_of(project.definition)
+
+
+def rules_of(definition: dict[str, Any]) -> QueueRules:
     """The queue settings of a stored project definition."""
-    workflow: dict[str, Any] = project.definition.get("workflow", {})
+    workflow: dict[str, Any] = definition.get("workflow", {})
     qualification = workflow.get("qualification")
     return QueueRules(
         overlap=workflow.get("overlap", 1),
@@ -41,5 +46,6 @@ def routes_of(workflow: dict[str, Any]) -> tuple[Route, ...]:
     )
 
 
-def lease_timeout(project: Project) -> timedelta:
-    return timedelta(seconds=project.definition.get("workflow", {}).get("lease_timeout", 900))
+def lease_timeout(definition: dict[str, Any]) -> timedelta:
+    """How long a task stays leased to an annotator (default 15 minutes)."""
+    return timedelta(seconds=definition.get("workflow", {}).get("lease_timeout", 900))

@@ -51,8 +51,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url` with our connection settings applied."""
+def create_db_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
+    """An engine for `url` with our connection settings applied; a PostgreSQL
+    engine keeps up to `pool_size` connections open (and opens up to 10 more
+    for bursts)."""
     try:
         parsed = make_url(normalize_url(url))
     except ArgumentError as exc:
@@ -72,7 +74,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         )
     # No pre-ping: it costs a round trip per checkout on the hot paths. A
     # connection found dead fails its request and the pool is refreshed.
-    return create_engine(parsed, pool_size=10, max_overflow=30, pool_recycle=3600, **kwargs)
+    return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_recycle=3600, **kwargs)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -209,8 +211,8 @@ class Database:
         """Projects whose expired leases were swept in the last second (queue)."""
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_db_engine(url))
+    def from_url(cls, url: str, pool_size: int = 10) -> Database:
+        return cls(create_db_engine(url, pool_size))
 
     @property
     def dialect(self) -> str:

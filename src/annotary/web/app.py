@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 import fastapi.routing
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -42,10 +43,15 @@ requests that change something must send the login's `csrf_token` as the
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     """A new API app on `db` (default: open `settings.database_url`, migrating an empty one)."""
     owns_db = db is None
-    database = db if db is not None else open_database(settings.database_url)
+    threads = settings.worker_threads
+    database = db if db is not None else open_database(settings.database_url, pool_size=threads)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool (40 threads by default). Under
+        # the GIL more threads add no throughput, only interleaving: requests
+        # hold row locks longer and each needs a connection of its own.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         if owns_db:
             database.dispose()

@@ -23,7 +23,8 @@ from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_revie
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.services.workflow import queue_rules
 from annotary.storage.models import AnnotatorModel, FinalLabel, Item, ItemFlag, Membership, Project
-from annotary.storage.queue_store import answers_of, table_of
+from annotary.storage.queue_store import table_of
+from annotary.storage.submit_store import answers_of
 
 QUEUED, FINALIZED, REVIEW, ADJUDICATION, ESCALATED = (
     "queued",

@@ -48,24 +48,26 @@ from annotary.services.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_transaction
 from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (
-    HeldLease,
     LeasedItem,
     Seat,
-    TurnIn,
-    add_skip,
-    answers_of,
     claim_gold,
     claim_regular,
-    count_gold_answer,
-    gold_answer_of,
-    held_lease,
     lease_item,
     leased_item,
-    mark_member,
-    pause_member,
     prelabels_of,
     reclaim_expired,
     seat_by_name,
+)
+from annotary.storage.submit_store import (
+    HeldLease,
+    TurnIn,
+    add_skip,
+    answers_of,
+    count_gold_answer,
+    gold_answer_of,
+    held_lease,
+    mark_member,
+    pause_member,
     set_item_state,
     turn_in_lease,
 )

@@ -1,0 +1,250 @@
+"""The writes behind submit and skip (SPEC 5), as prebuilt Core statements.
+
+A submit reads the lease, its item and the holder's seat without locks, does
+everything that needs no lock (validation, gold scoring), and then turns the
+lease in: one statement on PostgreSQL deletes the lease, inserts the annotation
+and counts it on the item, which locks the item row until commit. Whoever
+brings the item to its overlap therefore sees every other annotation of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, bindparam, delete, insert, literal, select, update
+from sqlalchemy.engine import Connection
+
+from annotary.storage.models import GoldAnswer
+from annotary.storage.queue_store import (
+    SEAT_COLUMNS,
+    Seat,
+    annotations_table,
+    items,
+    leases,
+    memberships,
+    projects,
+    skips,
+)
+
+
+@dataclass(frozen=True)
+class HeldLease:
+    """A lease being submitted or skipped, its item, and the holder's seat (None
+    when they are no longer a member of the project)."""
+
+    lease_id: int
+    created_at: datetime
+    item_id: int
+    item_content: dict[str, Any]
+    is_gold: bool
+    seat: Seat | None
+
+
+@dataclass(frozen=True)
+class TurnIn:
+    """An item's state right after a lease on it was turned in."""
+
+    status: str
+    annotation_count: int
+    route_rule: int | None
+    annotation_id: int | None
+
+
+_HELD_LEASE = (
+    select(
+        leases.c.id,
+        leases.c.created_at,
+        items.c.id,
+        items.c.content,
+        items.c.is_gold,
+        memberships.c.id.is_not(None),
+        *SEAT_COLUMNS,
+    )
+    .join_from(leases, items, items.c.id == leases.c.item_id)
+    .join(projects, projects.c.id == leases.c.project_id)
+    .outerjoin(
+        memberships,
+        and_(
+            memberships.c.project_id == leases.c.project_id,
+            memberships.c.user_id == leases.c.user_id,
+        ),
+    )
+    .where(leases.c.id == bindparam("lease"), leases.c.user_id == bindparam("user"))
+)
+
+
+def held_lease(conn: Connection, user_id: int, lease_id: int) -> HeldLease | None:
+    """The user's lease, its item and the user's seat in the project (None when
+    they are no longer a member). Nothing is locked: `turn_in_lease` finds out
+    whether the lease is still there."""
+    row = conn.execute(_HELD_LEASE, {"lease": lease_id, "user": user_id}).first()
+    if row is None:
+        return None
+    seat = Seat(*row[6:]) if row[5] else None
+    return HeldLease(row[0], row[1], row[2], row[3], row[4], seat)
+
+
+_ANNOTATION_VALUES = (
+    "user_id",
+    "project_id",
+    "payload",
+    "schema_version",
+    "guideline_version",
+    "time_spent_ms",
+    "flags",
+    "gold_correct",
+    "created_at",
+)
+"""Columns of a new annotation besides `item_id`, bound as `a_<column>`."""
+_ANNOTATION_PARAMS = [
+    bindparam(f"a_{name}", type_=annotations_table.c[name].type) for name in _ANNOTATION_VALUES
+]
+_COUNTS = (items.c.status, items.c.annotation_count, items.c.route_rule)
+
+
+def _count_turn_in(item_id: Any) -> Any:
+    return (
+        update(items)
+        .where(items.c.id == item_id)
+        .values(
+            lease_count=items.c.lease_count - 1,
+            annotation_count=items.c.annotation_count + bindparam("added", type_=Integer),
+        )
+        .returning(*_COUNTS)
+    )
+
+
+@lru_cache(maxsize=4)
+def _turn_in_statement(with_annotation: bool) -> Select[Any]:
+    """PostgreSQL: delete the lease, insert the annotation and count it on the item
+    in one statement (the item row stays locked until commit)."""
+    gone = (
+        delete(leases)
+        .where(leases.c.id == bindparam("lease"))
+        .returning(leases.c.item_id)
+        .cte("gone")
+    )
+    counted = _count_turn_in(gone.c.item_id).cte("counted")
+    if not with_annotation:
+        return select(*counted.c, literal(None))
+    added = (
+        insert(annotations_table)
+        .from_select(["item_id", *_ANNOTATION_VALUES], select(gone.c.item_id, *_ANNOTATION_PARAMS))
+        .returning(annotations_table.c.id)
+        .cte("added")
+    )
+    return select(*counted.c, select(added.c.id).scalar_subquery())
+
+
+_DROP_LEASE = delete(leases).where(leases.c.id == bindparam("lease")).returning(leases.c.item_id)
+_COUNT_TURN_IN = _count_turn_in(bindparam("item"))
+_ADD_ANNOTATION = (
+    insert(annotations_table)
+    .values(
+        item_id=bindparam("item"), **dict(zip(_ANNOTATION_VALUES, _ANNOTATION_PARAMS, strict=True))
+    )
+    .returning(annotations_table.c.id)
+)
+
+
+def turn_in_lease(
+    conn: Connection, held: HeldLease, annotation: dict[str, Any] | None
+) -> TurnIn | None:
+    """Remove the lease and store `annotation` (column values) in its place; the
+    item's counts after it, its row locked from here to commit. None when the
+    lease is gone (expired and reclaimed, or turned in by a concurrent request)."""
+    params: dict[str, Any] = {"lease": held.lease_id, "added": int(annotation is not None)}
+    if annotation is not None:
+        params.update({f"a_{name}": annotation[name] for name in _ANNOTATION_VALUES})
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_turn_in_statement(annotation is not None), params).first()
+        return TurnIn(*row) if row is not None else None
+    item_id = conn.execute(_DROP_LEASE, params).scalar()
+    if item_id is None:
+        return None
+    params["item"] = item_id
+    annotation_id = None
+    if annotation is not None:
+        annotation_id = conn.execute(_ADD_ANNOTATION, params).scalar_one()
+    status, count, rule = conn.execute(_COUNT_TURN_IN, params).one()
+    return TurnIn(status, count, rule, annotation_id)
+
+
+_SET_STATE = (
+    update(items)
+    .where(items.c.id == bindparam("item"))
+    .values(status=bindparam("new_status"), route_rule=bindparam("new_route_rule"))
+)
+
+
+def set_item_state(conn: Connection, item_id: int, status: str, route_rule: int | None) -> None:
+    """Move an item (locked by `turn_in_lease`) to `status` under `route_rule`."""
+    params = {"item": item_id, "new_status": status, "new_route_rule": route_rule}
+    conn.execute(_SET_STATE, params)
+
+
+_ANSWERS = (
+    select(annotations_table.c.user_id, annotations_table.c.payload)
+    .where(annotations_table.c.item_id == bindparam("item"))
+    .order_by(annotations_table.c.id)
+)
+
+
+def answers_of(conn: Connection, item_id: int) -> list[tuple[int, dict[str, Any]]]:
+    """`(user_id, payload)` of the item's annotations, oldest first."""
+    return [(user, payload) for user, payload in conn.execute(_ANSWERS, {"item": item_id})]
+
+
+_GOLD_ANSWER = select(GoldAnswer.answer).where(GoldAnswer.item_id == bindparam("item"))
+
+
+def gold_answer_of(conn: Connection, item_id: int) -> dict[str, Any]:
+    """The stored answer of a gold item (gold items are created with theirs)."""
+    return dict(conn.execute(_GOLD_ANSWER, {"item": item_id}).scalar_one())
+
+
+def _count_gold(prefix: str) -> Any:
+    answered, correct = memberships.c[f"{prefix}_answered"], memberships.c[f"{prefix}_correct"]
+    return (
+        update(memberships)
+        .where(memberships.c.id == bindparam("membership"))
+        .values({answered: answered + 1, correct: correct + bindparam("right", type_=Integer)})
+        .returning(answered, correct)
+    )
+
+
+_COUNT_GOLD = {"gold": _count_gold("gold"), "qualification": _count_gold("qualification")}
+
+
+def count_gold_answer(
+    conn: Connection, membership_id: int, qualifying: bool, correct: bool
+) -> tuple[int, int]:
+    """Add one scored gold answer to the member's counts (atomically); the new
+    `(answered, correct)`."""
+    statement = _COUNT_GOLD["qualification" if qualifying else "gold"]
+    answered, right = conn.execute(
+        statement, {"membership": membership_id, "right": int(correct)}
+    ).one()
+    return int(answered), int(right)
+
+
+def mark_member(conn: Connection, membership_id: int, **values: Any) -> None:
+    """Set membership columns (qualified_at, qualification_failed_at)."""
+    conn.execute(update(memberships).where(memberships.c.id == membership_id).values(**values))
+
+
+def pause_member(conn: Connection, membership_id: int, reason: str, now: datetime) -> None:
+    """Pause a member with a reason, unless they already are."""
+    conn.execute(
+        update(memberships)
+        .where(memberships.c.id == membership_id, memberships.c.paused_at.is_(None))
+        .values(paused_at=now, pause_reason=reason)
+    )
+
+
+def add_skip(conn: Connection, item_id: int, user_id: int, reason: str) -> None:
+    """Record that the user gave the item back; it is not served to them again."""
+    conn.execute(insert(skips).values(item_id=item_id, user_id=user_id, reason=reason))

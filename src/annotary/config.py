@@ -7,20 +7,26 @@
 | ANNOTARY_SESSION_HOURS   | 12                      | lifetime of a browser login session  |
 | ANNOTARY_WORKER_THREADS  | 16                      | request threads (and PostgreSQL      |
 |                          |                         | connections) per server process      |
+| ANNOTARY_QUEUE_THREADS   | 4                       | of which for next task/submit/skip   |
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from annotary.errors import E_SETTINGS_INVALID, FieldError, Invalid
+
 DEFAULT_DATABASE_URL = "sqlite:///annotary.db"
+ENV_PREFIX = "ANNOTARY_"
 
 
 class Settings(BaseSettings):
     """Process-wide settings; pass an instance around, never a global."""
 
-    model_config = SettingsConfigDict(env_prefix="ANNOTARY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -41,3 +47,36 @@ class Settings(BaseSettings):
             "each process keeps open for them"
         ),
     )
+    queue_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "Of the worker threads, how many run the queue's next task, submit and skip at once"
+        ),
+    )
+
+    @field_validator("queue_threads")
+    @classmethod
+    def _fits_the_workers(cls, value: int, info: ValidationInfo) -> int:
+        workers = info.data.get("worker_threads")
+        if workers is not None and value >= workers:
+            raise ValueError(
+                f"must be less than {ENV_PREFIX}WORKER_THREADS ({workers}): "
+                "the other routes need threads too"
+            )
+        return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and `overrides`); a bad value is an Invalid
+    error (E105) that names the variable and the reason, not a traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        details = []
+        for problem in exc.errors():
+            names = [f"{ENV_PREFIX}{str(part).upper()}" for part in problem["loc"]]
+            reason = problem["msg"].removeprefix("Value error, ")
+            details.append(FieldError(".".join(names) or "settings", reason))
+        raise Invalid(E_SETTINGS_INVALID, "invalid settings in the environment", details) from exc

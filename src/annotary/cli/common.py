@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from annotary.config import Settings
+from annotary.config import load_settings
 from annotary.errors import FieldError
 
 DbOption = Annotated[
@@ -30,7 +30,7 @@ err_console = Console(stderr=True)
 
 def database_url(db: str | None) -> str:
     """The --db value, else the setting from the environment, else the default."""
-    return db or Settings().database_url
+    return db or load_settings().database_url
 
 
 def print_json(data: Any) -> None:

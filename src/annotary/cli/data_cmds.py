@@ -27,7 +27,7 @@ from annotary.cli.common import (
     print_import_report,
     print_json,
 )
-from annotary.config import Settings
+from annotary.config import load_settings
 from annotary.core.ingest.mapping import ImportOptions, parse_field_mapping
 from annotary.core.ingest.readers import total_size
 from annotary.services.database import open_database
@@ -90,7 +90,7 @@ def import_command(
                 file_format=file_format.value if file_format else None,
                 on_error=on_error.value,
                 rejects_path=rejects,
-                batch_size=batch_size or Settings().import_batch,
+                batch_size=batch_size or load_settings().import_batch,
                 progress=lambda done: bar.update(task, completed=done),
             )
     finally:

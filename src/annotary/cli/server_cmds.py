@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from annotary.cli.common import DbOption, console, database_url
-from annotary.config import Settings
+from annotary.config import load_settings
 from annotary.services.database import open_database
 from annotary.services.demo import Demo, setup_demo
 
@@ -56,7 +56,9 @@ def serve(
     from annotary.web.app import create_app
     from annotary.web.workers import require_free_port, serve_workers
 
-    # Migrate (or fail) once here, not in every worker at the same time.
+    # Check the settings, migrate (or fail) and check the port once here, not
+    # in every worker at the same time.
+    settings = load_settings(database_url=url)
     open_database(url).dispose()
     require_free_port(host, port)
     base = _base_url(host, port)
@@ -67,9 +69,7 @@ def serve(
         os.environ["ANNOTARY_DATABASE_URL"] = url
         serve_workers(host, port, workers, access_log)
     else:
-        uvicorn.run(
-            create_app(Settings(database_url=url)), host=host, port=port, access_log=access_log
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
 
 
 def _base_url(host: str, port: int) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -172,6 +173,14 @@ class Item(Base):
 
 # Serving order: highest priority first, then import order.
 Index("ix_items_queue", Item.project_id, Item.status, Item.priority.desc(), Item.id)
+# Gold items by id, for the gold draw (see migration 0004).
+Index(
+    "ix_items_gold",
+    Item.project_id,
+    Item.id,
+    postgresql_where=text("status = 'gold'"),
+    sqlite_where=text("status = 'gold'"),
+)
 
 
 class Prelabel(Base):

@@ -220,7 +220,9 @@ def _claim_statement(routes: RouteFilter, single_statement: bool) -> Select[Any]
         )
         .order_by(items.c.priority.desc(), items.c.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        # NO KEY UPDATE: the key never changes, and the weaker lock does not
+        # hold up foreign-key checks of rows that point at the item.
+        .with_for_update(skip_locked=True, key_share=True)
     )
     if not single_statement:
         return candidate
@@ -305,16 +307,25 @@ def claim_regular(
     return lease_item(conn, seat, item_id, now, expires_at)
 
 
-_GOLD_BOUNDS = select(func.min(items.c.id), func.max(items.c.id)).where(
-    items.c.project_id == bindparam("project"), items.c.status == "gold"
-)
+# Written into the SQL, not bound: a generic plan of a prepared statement can
+# use the partial index `ix_items_gold` only when it sees the literal status.
+IS_GOLD = items.c.status == literal_column("'gold'")
+
+
+def _gold_end(column: Any) -> Any:
+    query = select(items.c.id).where(items.c.project_id == bindparam("project"), IS_GOLD)
+    return query.order_by(column).limit(1).scalar_subquery()
+
+
+# Two index probes; min() and max() in one query read every gold entry.
+_GOLD_BOUNDS = select(_gold_end(items.c.id), _gold_end(items.c.id.desc()))
 
 
 @lru_cache(maxsize=8)
 def _gold_statement(qualification_only: bool, from_pivot: bool) -> Select[Any]:
     conditions = [
         items.c.project_id == bindparam("project"),
-        items.c.status == "gold",
+        IS_GOLD,
         *_not_seen_by_user(),
         items.c.id >= bindparam("pivot") if from_pivot else items.c.id < bindparam("pivot"),
     ]

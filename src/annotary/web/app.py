@@ -48,10 +48,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Sync routes run in anyio's thread pool (40 threads by default). Under
-        # the GIL more threads add no throughput, only interleaving: requests
-        # hold row locks longer and each needs a connection of its own.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        # Sync routes run in anyio's thread pool (40 threads by default); the
+        # queue's routes have their own (`deps.run_in_queue_threads`). Under the
+        # GIL more threads add no throughput, only interleaving: requests hold
+        # row locks longer and each needs a connection of its own.
+        general = threads - settings.queue_threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = general
         yield
         if owns_db:
             database.dispose()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from annotary.config import Settings
+from annotary.config import load_settings
 from annotary.web.app import create_app
 
 
 def create_app_from_env() -> FastAPI:
     """An app configured from `ANNOTARY_*` environment variables."""
-    return create_app(Settings())
+    return create_app(load_settings())
 
 
 def __getattr__(name: str) -> FastAPI:

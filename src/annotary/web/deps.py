@@ -8,7 +8,11 @@ lookup) is sent there explicitly.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +28,7 @@ from annotary.services.auth import (
 )
 from annotary.storage.db import Database
 
+T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -31,6 +36,22 @@ async def get_db(request: Request) -> Database:
     """The app's Database (set by `create_app`)."""
     db: Database = request.app.state.db
     return db
+
+
+async def run_in_queue_threads(request: Request, work: Callable[[], T]) -> T:
+    """Run a queue request (next task, submit, skip) on the queue's own threads.
+
+    They are short and CPU-bound under the GIL: more of them at once in one
+    process only interleave, stretching each transaction and the item row
+    locks it holds (seen: next-task p99 70 ms with 4 threads, 150 ms with 16,
+    32 clients on 2 workers). Slow requests (imports, QA reports) run on the
+    general threads and never hold the queue up.
+    """
+    limiter = getattr(request.app.state, "queue_limiter", None)
+    if limiter is None:  # made in the event loop, on the first queue request
+        settings: Settings = request.app.state.settings
+        limiter = request.app.state.queue_limiter = CapacityLimiter(settings.queue_threads)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 async def get_settings(request: Request) -> Settings:

@@ -25,7 +25,7 @@ from types import FrameType
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from annotary.errors import E_PORT_IN_USE, Unavailable
+from annotary.errors import E_PORT_IN_USE, E_WORKER_FAILED, Unavailable
 
 APP = "annotary.web.asgi:create_app_from_env"
 RESTART_PAUSE_S = 1.0
@@ -74,6 +74,7 @@ class _Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[SpawnProcess] = []
         self.stopping = False
+        self.failed = False
 
     def _start(self) -> SpawnProcess:
         process = self.context.Process(target=_worker, args=self.args, daemon=False)
@@ -94,6 +95,10 @@ class _Supervisor:
             self._stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        if self.failed:
+            raise Unavailable(
+                E_WORKER_FAILED, "a server worker failed to start; its error is printed above"
+            )
 
     def _replace_dead(self) -> None:
         for index, process in enumerate(self.processes):
@@ -101,7 +106,7 @@ class _Supervisor:
                 continue
             if process.exitcode == STARTUP_FAILURE:
                 # The app or the socket is broken; it would fail the same way again.
-                self.stopping = True
+                self.stopping = self.failed = True
                 return
             time.sleep(RESTART_PAUSE_S)
             self.processes[index] = self._start()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from annotary.services import queue
 from annotary.services.access import Actor
 from annotary.storage.db import Database
-from annotary.web.deps import current_actor, get_db
+from annotary.web.deps import current_actor, get_db, run_in_queue_threads
 from annotary.web.schemas import ERROR_RESPONSES
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
@@ -69,11 +70,14 @@ class SkipIn(BaseModel):
     response_model=TaskOut,
     responses={204: {"description": "Nothing left to annotate for you"}},
 )
-def next_task(
-    name: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
+async def next_task(
+    name: str,
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_db),
 ) -> Any:
     """Your live task again, or a new one; 204 when nothing is left for you."""
-    task = queue.next_task(db, actor, name)
+    task = await run_in_queue_threads(request, partial(queue.next_task, db, actor, name))
     if task is None:
         return Response(status_code=204)
     # The hottest route: serialize once with orjson instead of re-validating the
@@ -82,14 +86,16 @@ def next_task(
 
 
 @router.post("/tasks/{lease_id}/submit", summary="Submit a task", response_model=SubmitOut)
-def submit(
+async def submit(
     lease_id: int,
     body: SubmitIn,
+    request: Request,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),
 ) -> Any:
     """Store the annotation (422 lists every field error); flags escalate the item."""
-    result = queue.submit_annotation(
+    work = partial(
+        queue.submit_annotation,
         db,
         actor,
         lease_id,
@@ -98,17 +104,19 @@ def submit(
         flags=tuple(body.flags),
         note=body.note,
     )
+    result = await run_in_queue_threads(request, work)
     payload = {"annotation_id": result.annotation_id, "item_status": result.item_status}
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
 @router.post("/tasks/{lease_id}/skip", summary="Skip a task", status_code=204)
-def skip(
+async def skip(
     lease_id: int,
     body: SkipIn,
+    request: Request,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),
 ) -> Response:
     """Give the task back with a reason; it is not served to you again."""
-    queue.skip_task(db, actor, lease_id, body.reason)
+    await run_in_queue_threads(request, partial(queue.skip_task, db, actor, lease_id, body.reason))
     return Response(status_code=204)

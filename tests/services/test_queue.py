@@ -269,3 +269,39 @@ def test_tasks_carry_their_prelabels_oldest_first(db, tmp_path: Path) -> None:
     submit_annotation(db, world.actors["ann1"], first.lease_id, {"sentiment": "positive"})
     bare = next_task(db, world.actors["ann1"], "queue", NO_GOLD)
     assert bare is not None and bare.content == {"text": "bare"} and bare.prelabels == []
+
+
+def test_qualification_decided_early_when_its_gold_runs_out(db, tmp_path: Path) -> None:
+    """min_items 5 but only 2 gold items: the answers given decide, and the
+    decision is recorded on the membership (a manager sees it and can resume)."""
+    rows = [{"text": f"gold {i}", "gold": {"sentiment": "neutral"}} for i in range(2)]
+    rows += [{"text": "real"}]
+    world = build_world(
+        db,
+        tmp_path,
+        rows=rows,
+        workflow="  overlap: 2\n  qualification: {min_items: 5, pass_mark: 0.5}",
+    )
+    for name, label in (("ann1", "neutral"), ("ann2", "positive")):
+        for _ in range(2):
+            task = next_task(db, world.actors[name], "queue", NO_GOLD)
+            assert task is not None and task.content["text"].startswith("gold")
+            submit_annotation(db, world.actors[name], task.lease_id, {"sentiment": label})
+    passed = next_task(db, world.actors["ann1"], "queue", NO_GOLD)
+    assert passed is not None and passed.content == {"text": "real"}
+    for _ in range(2):  # refused, and the failure is kept: the second refusal reads it
+        with pytest.raises(Forbidden) as raised:
+            next_task(db, world.actors["ann2"], "queue", NO_GOLD)
+        assert raised.value.code == "E806" and "did not pass" in raised.value.message
+    with read_session(db.sessions) as session:
+        marks = dict(
+            session.execute(
+                select(Membership.user_id, Membership.qualification_failed_at.is_not(None))
+            ).all()
+        )
+        qualified = dict(
+            session.execute(select(Membership.user_id, Membership.qualified_at.is_not(None))).all()
+        )
+    assert marks[world.actors["ann2"].user_id] is True
+    assert qualified[world.actors["ann1"].user_id] is True
+    assert marks[world.actors["ann1"].user_id] is False

@@ -9,7 +9,7 @@ the server's hottest paths.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -208,7 +208,7 @@ def _claim(
         if found is not None:
             return lease_item(conn, seat, found, now, expires_at)
         refusal = _decide_qualification_early(conn, seat, rules, now)
-        return refusal or _claim(conn, _qualified(seat), rng, now, expires_at)
+        return refusal or _claim(conn, replace(seat, qualified=True), rng, now, expires_at)
     if isinstance(decision, ServeGold):
         found = claim_gold(conn, seat.project_id, seat.user_id, rng)
         if found is not None:
@@ -238,10 +238,6 @@ def _decide_qualification_early(
         E_QUALIFICATION_FAILED,
         "you did not pass the qualification; ask a manager for another attempt",
     )
-
-
-def _qualified(seat: Seat) -> Seat:
-    return Seat(**{**seat.__dict__, "qualified": True})
 
 
 def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:

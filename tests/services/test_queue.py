@@ -147,15 +147,19 @@ def test_gold_is_scored_and_low_accuracy_pauses(db, tmp_path: Path) -> None:
     assert regular is not None and regular.content["text"].startswith("real")
 
 
-def test_qualification_gate(db, tmp_path: Path) -> None:
-    rows = [{"text": f"gold {i}", "gold": {"sentiment": "neutral"}} for i in range(3)]
+def qualification_world(
+    db, tmp_path: Path, *, gold: int, overlap: int, min_items: int, pass_mark: float
+) -> World:
+    """`gold` gold items (answer: neutral) and one real item, behind a qualification."""
+    rows = [{"text": f"gold {i}", "gold": {"sentiment": "neutral"}} for i in range(gold)]
     rows += [{"text": "real"}]
-    world = build_world(
-        db,
-        tmp_path,
-        rows=rows,
-        workflow="  overlap: 1\n  qualification: {min_items: 2, pass_mark: 1.0}",
-    )
+    qualification = f"{{min_items: {min_items}, pass_mark: {pass_mark}}}"
+    workflow = f"  overlap: {overlap}\n  qualification: {qualification}"
+    return build_world(db, tmp_path, rows=rows, workflow=workflow)
+
+
+def test_qualification_gate(db, tmp_path: Path) -> None:
+    world = qualification_world(db, tmp_path, gold=3, overlap=1, min_items=2, pass_mark=1.0)
     for name, label, passes in (("ann1", "neutral", True), ("ann2", "positive", False)):
         actor = world.actors[name]
         for _ in range(2):
@@ -274,14 +278,7 @@ def test_tasks_carry_their_prelabels_oldest_first(db, tmp_path: Path) -> None:
 def test_qualification_decided_early_when_its_gold_runs_out(db, tmp_path: Path) -> None:
     """min_items 5 but only 2 gold items: the answers given decide, and the
     decision is recorded on the membership (a manager sees it and can resume)."""
-    rows = [{"text": f"gold {i}", "gold": {"sentiment": "neutral"}} for i in range(2)]
-    rows += [{"text": "real"}]
-    world = build_world(
-        db,
-        tmp_path,
-        rows=rows,
-        workflow="  overlap: 2\n  qualification: {min_items: 5, pass_mark: 0.5}",
-    )
+    world = qualification_world(db, tmp_path, gold=2, overlap=2, min_items=5, pass_mark=0.5)
     for name, label in (("ann1", "neutral"), ("ann2", "positive")):
         for _ in range(2):
             task = next_task(db, world.actors[name], "queue", NO_GOLD)

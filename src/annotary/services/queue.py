@@ -45,7 +45,7 @@ from annotary.services.access import WORKERS, Actor, project_for
 from annotary.services.finalize import QUEUED, escalate, settle, store_final_label
 from annotary.services.projects import schema_at
 from annotary.services.workflow import lease_timeout, rules_of
-from annotary.storage.db import Database, write_transaction
+from annotary.storage.db import Database, write_connection
 from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (
     LeasedItem,
@@ -128,8 +128,8 @@ def next_task(
     db: Database, actor: Actor, project_name: str, rng: random.Random | None = None
 ) -> Task | None:
     """Serve the annotator's next task (see `core.queue`); None when nothing is left."""
-    with write_transaction(db.sessions) as session:
-        served = _serve(db, session, actor, project_name, rng or random.Random())
+    with write_connection(db.engine) as conn:
+        served = _serve(db, conn, actor, project_name, rng or random.Random())
     # Raised after the commit: a refusal may have recorded a decided qualification.
     if isinstance(served, Refuse):
         raise Forbidden(served.code, served.reason)
@@ -137,13 +137,12 @@ def next_task(
 
 
 def _serve(
-    db: Database, session: Session, actor: Actor, project_name: str, rng: random.Random
+    db: Database, conn: Connection, actor: Actor, project_name: str, rng: random.Random
 ) -> Task | Refuse | None:
-    conn = session.connection()
     now = utcnow()
     found = seat_by_name(conn, actor.user_id, project_name, now)
     if found is None:
-        _refuse_non_member(session, actor, project_name)
+        _refuse_non_member(conn, actor, project_name)
     seat, live = found
     _require_worker(seat)
     if _reclaim_due(db, seat.project_id):
@@ -159,9 +158,10 @@ def _serve(
     return leased
 
 
-def _refuse_non_member(session: Session, actor: Actor, project_name: str) -> NoReturn:
+def _refuse_non_member(conn: Connection, actor: Actor, project_name: str) -> NoReturn:
     """Not a member: say so to those who may know the project, deny it exists to others."""
-    project = project_for(session, actor, project_name)
+    with Session(bind=conn) as session:
+        project = project_for(session, actor, project_name)
     raise Forbidden(E_NOT_MEMBER, f"you are not a member of project {project.name!r}")
 
 
@@ -286,8 +286,7 @@ def submit_annotation(
         errors.append(FieldError("annotation", "is required unless the task is flagged"))
     if errors:
         raise Invalid(E_ANNOTATION_INVALID, "the submission is invalid", errors)
-    with write_transaction(db.sessions) as session:
-        conn = session.connection()
+    with write_connection(db.engine) as conn:
         held = _hold(conn, actor, lease_id)
         seat = held.seat
         if seat is None:
@@ -411,8 +410,7 @@ def skip_task(db: Database, actor: Actor, lease_id: int, reason: str) -> None:
             "a skip needs a reason",
             [FieldError("reason", "must not be empty")],
         )
-    with write_transaction(db.sessions) as session:
-        conn = session.connection()
+    with write_connection(db.engine) as conn:
         held = _hold(conn, actor, lease_id)
         if turn_in_lease(conn, held, None) is None:
             raise _lease_not_found(lease_id)

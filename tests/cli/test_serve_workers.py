@@ -3,8 +3,11 @@ taken port is refused."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -46,8 +49,9 @@ def wait_until_both_listen(parent: int, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = worker_pids(parent)
-        if len(workers) == 2 and all(sockets_on(pid, port, LISTENING) for pid in workers):
-            return
+        with suppress(FileNotFoundError):  # a worker that just died
+            if len(workers) == 2 and all(sockets_on(pid, port, LISTENING) for pid in workers):
+                return
         time.sleep(0.1)
     raise AssertionError(f"two listening workers expected, found {worker_pids(parent)}")
 
@@ -83,3 +87,17 @@ def test_a_taken_port_is_refused_with_a_clear_error(db_url: str) -> None:
     assert second.returncode != 0
     assert "E504" in second.stderr + second.stdout
     assert f"127.0.0.1:{server.port}" in second.stderr + second.stdout
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT (Linux)")
+def test_a_worker_that_dies_is_replaced(db_url: str) -> None:
+    with live_server(db_url, workers=2) as server:
+        parent = server.process.pid
+        wait_until_both_listen(parent, server.port)
+        victim = worker_pids(parent)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in worker_pids(parent):  # until the supervisor has reaped it
+            assert time.monotonic() < deadline, "the dead worker was never reaped"
+            time.sleep(0.05)
+        wait_until_both_listen(parent, server.port)

@@ -44,6 +44,15 @@ def sockets_on(pid: int, port: int, state: str) -> int:
     return count
 
 
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def wait_until_both_listen(parent: int, port: int) -> None:
     """The server answers once one worker is up; the test needs both."""
     deadline = time.monotonic() + 60
@@ -101,3 +110,17 @@ def test_a_worker_that_dies_is_replaced(db_url: str) -> None:
             assert time.monotonic() < deadline, "the dead worker was never reaped"
             time.sleep(0.05)
         wait_until_both_listen(parent, server.port)
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT (Linux)")
+def test_workers_stop_when_the_supervisor_is_killed(db_url: str) -> None:
+    with live_server(db_url, workers=2) as server:
+        parent = server.process.pid
+        wait_until_both_listen(parent, server.port)
+        workers = worker_pids(parent)
+        server.process.kill()  # SIGKILL: no chance to stop its workers
+        server.process.wait()
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in workers):
+            assert time.monotonic() < deadline, "orphaned workers kept running"
+            time.sleep(0.1)

@@ -16,8 +16,10 @@ in use, so callers first check the port with an ordinary bind
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
+import threading
 import time
 from multiprocessing.context import SpawnProcess
 from types import FrameType
@@ -29,6 +31,7 @@ from annotary.errors import E_PORT_IN_USE, E_WORKER_FAILED, Unavailable
 
 APP = "annotary.web.asgi:create_app_from_env"
 RESTART_PAUSE_S = 1.0
+ORPHAN_CHECK_S = 0.5
 
 
 def serve_workers(host: str, port: int, workers: int, access_log: bool) -> None:
@@ -57,12 +60,21 @@ def _family(host: str) -> socket.AddressFamily:
 
 def _worker(host: str, port: int, access_log: bool) -> None:
     """One worker process: its own socket on the shared port, then uvicorn."""
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     config = uvicorn.Config(APP, factory=True, host=host, port=port, access_log=access_log)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Shut this worker down (gracefully, as on SIGTERM) once its supervisor is
+    gone, e.g. killed with SIGKILL: a worker left behind would keep the port."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Supervisor:

@@ -26,13 +26,11 @@ from annotary.core.quality.monitoring import (
     Finding,
     LabelDivergence,
     ShareCheck,
-    TrendCheck,
-    agreement_drift,
     consensus_agreement,
-    fatigue,
     label_divergence,
     speed_anomalies,
 )
+from annotary.core.quality.trends import TrendCheck, agreement_drift, fatigue
 from annotary.services.qa_agreement import NOMINAL_KINDS, finite
 from annotary.services.qa_data import QaData
 from annotary.services.qa_values import FieldValues, IntArray

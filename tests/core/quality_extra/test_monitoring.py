@@ -12,15 +12,13 @@ from scipy.spatial.distance import jensenshannon
 from annotary.core.aggregation import MajorityVote
 from annotary.core.quality.monitoring import (
     Finding,
-    agreement_drift,
     consensus_agreement,
-    fatigue,
     label_divergence,
     robust_outliers,
     robust_z_scores,
     speed_anomalies,
-    work_sessions,
 )
+from annotary.core.quality.trends import agreement_drift, fatigue, work_sessions
 
 NORMAL = list(range(12))
 SPAMMER, FAST = 12, 13

@@ -1,4 +1,5 @@
-"""Annotator monitoring: outliers against consensus and the pool, speed, fatigue and drift.
+"""Annotator monitoring: outliers against consensus and the pool, and speed
+(fatigue and drift over time are in `trends`).
 
 Every check takes long-format arrays of codes (one row per annotation), returns
 its per-annotator figures and a list of `Finding`s, each naming the annotator,
@@ -26,8 +27,6 @@ READING_CHARS_PER_SECOND = 50.0
 """Default reading-time floor: about twice the mean silent reading rate of English
 non-fiction (238 words per minute, Brysbaert 2019, *How many words do we read per
 minute?*, J. Memory and Language 109:104047, at ~6 characters per word with the space)."""
-SESSION_GAP_SECONDS = 30 * 60
-"""A pause longer than this starts a new work session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +60,6 @@ class LabelDivergence:
     dof: IntArray
     p_value: FloatArray
     js_distance: FloatArray
-    findings: list[Finding] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class TrendCheck:
-    """Per annotator least-squares slopes and their two-sided p-values (NaN if undefined)."""
-
-    n: IntArray
-    slope: FloatArray
-    p_value: FloatArray
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -149,12 +138,12 @@ def consensus_agreement(
     Annotators with at least `min_items` rows whose modified z-score of the
     share is below `-threshold` are flagged.
     """
-    workers, decided, agreed = _consensus_rows(
+    workers, decided, agreed = consensus_rows(
         item_codes, worker_codes, label_codes, consensus, n_workers
     )
     n = np.bincount(workers[decided], minlength=n_workers)
     hits = np.bincount(workers[agreed], minlength=n_workers)
-    share = _share(hits, n)
+    share = share_of(hits, n)
     z = robust_z_scores(np.where(n >= min_items, share, np.nan))
     findings = [
         Finding(
@@ -191,8 +180,8 @@ def label_divergence(
     tested (Bonferroni) and JS distance at least `min_js`, so a large pool does
     not flag trivial differences.
     """
-    workers = _codes(worker_codes, "worker_codes", n_workers)
-    labels = _codes(label_codes, "label_codes", n_labels, size=workers.size)
+    workers = codes(worker_codes, "worker_codes", n_workers)
+    labels = codes(label_codes, "label_codes", n_labels, size=workers.size)
     counts = np.bincount(workers * n_labels + labels, minlength=n_workers * n_labels)
     counts = counts.reshape(n_workers, n_labels).astype(np.float64)
     rest = counts.sum(axis=0)[None, :] - counts
@@ -248,15 +237,15 @@ def speed_anomalies(
     with at least `min_items` items and more than `max_share` of them under the
     floor are flagged.
     """
-    workers = _codes(worker_codes, "worker_codes", n_workers)
-    spent = _floats(seconds, "seconds", workers.size)
-    chars = _floats(text_chars, "text_chars", workers.size)
+    workers = codes(worker_codes, "worker_codes", n_workers)
+    spent = floats(seconds, "seconds", workers.size)
+    chars = floats(text_chars, "text_chars", workers.size)
     if not chars_per_second > 0:
         raise ValueError(f"chars_per_second must be positive, not {chars_per_second}")
     too_fast = spent < chars / chars_per_second
     n = np.bincount(workers, minlength=n_workers)
     hits = np.bincount(workers[too_fast], minlength=n_workers)
-    share = _share(hits, n)
+    share = share_of(hits, n)
     flagged = (n >= min_items) & (np.nan_to_num(share) > max_share)
     findings = [
         Finding(
@@ -274,156 +263,10 @@ def speed_anomalies(
     )
 
 
-def work_sessions(
-    worker_codes: npt.ArrayLike,
-    timestamps: npt.ArrayLike,
-    gap_seconds: float = SESSION_GAP_SECONDS,
-) -> tuple[IntArray, IntArray]:
-    """Session number and 0-based position within the session of every row.
-
-    An annotator's rows are ordered by time; a pause longer than `gap_seconds`
-    starts a new session. Session numbers are global and increase with time per
-    annotator.
-    """
-    workers = _codes(worker_codes, "worker_codes")
-    when = _floats(timestamps, "timestamps", workers.size)
-    order = np.lexsort((when, workers))
-    w, t = workers[order], when[order]
-    starts = np.ones(w.size, dtype=np.bool_)
-    starts[1:] = (w[1:] != w[:-1]) | (np.diff(t) > gap_seconds)
-    session_sorted = np.cumsum(starts) - 1
-    first_row = np.flatnonzero(starts)
-    position_sorted = np.arange(w.size) - first_row[session_sorted]
-    session = np.empty(w.size, dtype=np.int64)
-    position = np.empty(w.size, dtype=np.int64)
-    session[order] = session_sorted
-    position[order] = position_sorted
-    return session, position
+# Input checks shared with `trends`.
 
 
-def fatigue(
-    worker_codes: npt.ArrayLike,
-    timestamps: npt.ArrayLike,
-    values: npt.ArrayLike,
-    n_workers: int,
-    measure: Literal["correctness", "seconds"] = "correctness",
-    gap_seconds: float = SESSION_GAP_SECONDS,
-    alpha: float = 0.05,
-    min_items: int = 20,
-) -> TrendCheck:
-    """Trend of correctness (or of time spent) with the position within a work session.
-
-    Per annotator, an ordinary least-squares line of `values` (1/0 correctness
-    against gold or consensus, or seconds spent) on the position within the
-    session, pooled over the annotator's sessions (`scipy.stats.linregress`,
-    two-sided p). Flagged: `n >= min_items`, `p < alpha` and a falling slope -
-    declining correctness, or for seconds, speeding up as the session goes on
-    (rushing; learning also speeds people up, so read it with the correctness
-    trend).
-    """
-    workers = _codes(worker_codes, "worker_codes", n_workers)
-    y = _floats(values, "values", workers.size)
-    _, position = work_sessions(workers, timestamps, gap_seconds)
-    return _trends(
-        workers,
-        position.astype(np.float64),
-        y,
-        n_workers,
-        alpha,
-        min_items,
-        kind=f"fatigue_{measure}",
-        described=f"{measure} per position within sessions split at {gap_seconds:g} s pauses",
-    )
-
-
-def agreement_drift(
-    item_codes: npt.ArrayLike,
-    worker_codes: npt.ArrayLike,
-    label_codes: npt.ArrayLike,
-    consensus: npt.ArrayLike,
-    timestamps: npt.ArrayLike,
-    n_workers: int,
-    window_seconds: float = 86_400.0,
-    alpha: float = 0.05,
-    min_windows: int = 3,
-    min_items_per_window: int = 5,
-) -> tuple[FloatArray, TrendCheck]:
-    """Agreement with consensus per annotator per time window, and its trend.
-
-    Windows are `window_seconds` long from the earliest timestamp (daily by
-    default). Returns the annotators x windows agreement shares (NaN for windows
-    with fewer than `min_items_per_window` rows) and the least-squares trend of
-    those shares over the window index; a falling trend with `p < alpha` over at
-    least `min_windows` windows is flagged.
-    """
-    workers, decided, agreed = _consensus_rows(
-        item_codes, worker_codes, label_codes, consensus, n_workers
-    )
-    when = _floats(timestamps, "timestamps", workers.size)
-    window = ((when - when.min()) // window_seconds).astype(np.int64) if when.size else workers
-    n_windows = int(window.max()) + 1 if when.size else 0
-    cell = workers * n_windows + window
-    n = np.bincount(cell[decided], minlength=n_workers * n_windows).reshape(n_workers, -1)
-    hits = np.bincount(cell[agreed], minlength=n_workers * n_windows).reshape(n_workers, -1)
-    share = np.where(n >= min_items_per_window, _share(hits, n), np.nan)
-    rows, cols = np.nonzero(~np.isnan(share))
-    trend = _trends(
-        rows.astype(np.int64),
-        cols.astype(np.float64),
-        share[rows, cols],
-        n_workers,
-        alpha,
-        min_windows,
-        kind="agreement_drift",
-        described=f"agreement with consensus per {window_seconds:g} s window",
-    )
-    return share, trend
-
-
-def _trends(
-    workers: IntArray,
-    x: FloatArray,
-    y: FloatArray,
-    n_workers: int,
-    alpha: float,
-    min_points: int,
-    kind: str,
-    described: str,
-) -> TrendCheck:
-    """Per annotator `linregress(x, y)`; flag falling slopes with p < alpha."""
-    n = np.bincount(workers, minlength=n_workers).astype(np.int64)
-    slope = np.full(n_workers, np.nan)
-    p_value = np.full(n_workers, np.nan)
-    order = np.argsort(workers, kind="stable")
-    bounds = np.searchsorted(workers[order], np.arange(n_workers + 1))
-    for a in range(n_workers):
-        rows = order[bounds[a] : bounds[a + 1]]
-        xs, ys = x[rows], y[rows]
-        if rows.size < 3 or np.ptp(xs) == 0:
-            continue
-        if np.ptp(ys) == 0:  # a flat series has slope 0 and no evidence of a trend
-            slope[a], p_value[a] = 0.0, 1.0
-            continue
-        fit = stats.linregress(xs, ys)
-        slope[a], p_value[a] = float(fit.slope), float(fit.pvalue)
-    flagged = (
-        (n >= min_points) & (np.nan_to_num(slope) < 0) & (np.nan_to_num(p_value, nan=1.0) < alpha)
-    )
-    findings = [
-        Finding(
-            int(a),
-            kind,
-            float(slope[a]),
-            alpha,
-            f"{described}: least-squares slope {slope[a]:.4g} over {n[a]} points, "
-            f"p = {p_value[a]:.3g} < {alpha}",
-        )
-        for a in np.flatnonzero(flagged)
-    ]
-    return TrendCheck(n, slope, p_value, findings)
-
-
-def _consensus_rows(
+def consensus_rows(
     item_codes: npt.ArrayLike,
     worker_codes: npt.ArrayLike,
     label_codes: npt.ArrayLike,
@@ -431,9 +274,9 @@ def _consensus_rows(
     n_workers: int,
 ) -> tuple[IntArray, BoolArray, BoolArray]:
     """Worker codes, whether the row's item has a consensus, and whether the row agrees."""
-    items = _codes(item_codes, "item_codes")
-    workers = _codes(worker_codes, "worker_codes", n_workers, size=items.size)
-    labels = _codes(label_codes, "label_codes", size=items.size)
+    items = codes(item_codes, "item_codes")
+    workers = codes(worker_codes, "worker_codes", n_workers, size=items.size)
+    labels = codes(label_codes, "label_codes", size=items.size)
     final = np.asarray(consensus, dtype=np.int64)
     if items.size and int(items.max()) >= final.size:
         raise ValueError("consensus needs one label (or -1) per item code")
@@ -442,7 +285,7 @@ def _consensus_rows(
     return workers, decided, decided & (labels == chosen)
 
 
-def _codes(
+def codes(
     values: npt.ArrayLike, name: str, upper: int | None = None, size: int | None = None
 ) -> IntArray:
     """1-D non-negative integer codes (below `upper`, of length `size` when given)."""
@@ -458,7 +301,7 @@ def _codes(
     return arr.astype(np.int64, copy=False)
 
 
-def _floats(values: npt.ArrayLike, name: str, size: int) -> FloatArray:
+def floats(values: npt.ArrayLike, name: str, size: int) -> FloatArray:
     """1-D finite floats of length `size`."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.shape != (size,) or not np.all(np.isfinite(arr)):
@@ -466,7 +309,7 @@ def _floats(values: npt.ArrayLike, name: str, size: int) -> FloatArray:
     return arr
 
 
-def _share(part: npt.NDArray[np.integer], whole: npt.NDArray[np.integer]) -> FloatArray:
+def share_of(part: npt.NDArray[np.integer], whole: npt.NDArray[np.integer]) -> FloatArray:
     """`part / whole` elementwise, NaN where `whole` is 0."""
     out = np.full(whole.shape, np.nan)
     np.divide(part, whole, out=out, where=whole > 0)

@@ -1,9 +1,9 @@
 """One router per resource; every module here that defines `router` is mounted.
 
-A module is found by its presence (`create_app` mounts them in name order,
-`tasks` first: requests are matched against routers in order, and the queue
-serves most of them), so adding a resource is adding a file; `tests/web/test_access_matrix.py` then
-demands an access rule for each of its routes.
+A module is found by its presence, so adding a resource is adding a file;
+`tests/web/test_access_matrix.py` then demands an access rule for each of its
+routes. `create_app` mounts them in name order, `tasks` first: requests are
+matched against the routers in order, and the queue serves most of them.
 """
 
 from __future__ import annotations

@@ -44,10 +44,10 @@ from annotary.core.project import parse_project
 from annotary.core.quality import fleiss_kappa, krippendorff_alpha
 from annotary.core.quality.units import slot_matrix
 from annotary.services.database import open_database
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import import_items
 from annotary.services.projects import create_project
-from annotary.services.qa_report import qa_report
-from annotary.services.users import NewUser, add_user
+from annotary.services.qa.report import qa_report
 from annotary.storage.db import Database, write_transaction
 from annotary.storage.models import Item, Project, User
 

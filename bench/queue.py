@@ -40,12 +40,12 @@ import orjson
 
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.core.project import parse_project
-from annotary.services.access import Actor
-from annotary.services.auth import create_token
 from annotary.services.database import open_database
+from annotary.services.identity.access import Actor
+from annotary.services.identity.auth import create_token
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import import_items
 from annotary.services.projects import create_project
-from annotary.services.users import NewUser, add_user
 from annotary.storage.db import Database
 from annotary.testing import live_server
 

@@ -52,3 +52,9 @@ def test_readme_opens_with_the_two_setup_commands() -> None:
     assert re.search(r"^demo:", makefile, re.MULTILINE)
     assert re.search(r"^test:", makefile, re.MULTILINE)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_links_stay_inside_the_repository() -> None:
+    outside = re.findall(r"(?<!\.)\.\./[\w./-]+", README)
+    assert outside == [], f"the README points outside the repository: {outside}"
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")

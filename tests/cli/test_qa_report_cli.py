@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotary.services.qa_report import qa_report
+from annotary.services.qa.report import qa_report
 from annotary.storage.db import Database
 from tests.cli.runner import run
 from tests.services.qa_world import PROJECT, build, sentiment_world

@@ -13,9 +13,9 @@ import pytest
 
 from annotary.client import AnnotaryClient
 from annotary.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from annotary.services.access import Actor
-from annotary.services.auth import create_token
-from annotary.services.users import NewUser, add_user
+from annotary.services.identity.access import Actor
+from annotary.services.identity.auth import create_token
+from annotary.services.identity.users import NewUser, add_user
 from annotary.storage.db import Database
 from annotary.templates import template_files
 from annotary.testing import ServerProcess, live_server

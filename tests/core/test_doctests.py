@@ -21,6 +21,8 @@ STATISTICS = [
     for name in CORE_MODULES
     if name.startswith(("annotary.core.quality.", "annotary.core.aggregation."))
     and not name.rsplit(".", 1)[-1].startswith("_")
+    # The report package assembles the project QA report from these statistics.
+    and not name.startswith("annotary.core.quality.report.")
 ]
 AGREEMENT = [
     f"annotary.core.quality.{name}"

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.core.project import parse_project
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import import_items
 from annotary.services.projects import create_project
-from annotary.services.users import NewUser, add_user
 from annotary.storage.db import Database, write_transaction
 from annotary.storage.models import Annotation, Item, Project, User
 from tests.services.helpers import write_jsonl

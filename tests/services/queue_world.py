@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.core.project import parse_project
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import import_items
 from annotary.services.projects import create_project
-from annotary.services.users import NewUser, add_user
 from annotary.storage.db import Database, read_session
 from annotary.storage.models import User
 

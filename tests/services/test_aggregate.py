@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from annotary.core.aggregation import DawidSkene
-from annotary.services.aggregate import aggregate_project
+from annotary.services.qa.aggregate import aggregate_project
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import Annotation, FinalLabel, Item
 from tests.services.queue_world import build_world
@@ -83,7 +83,7 @@ def test_dawid_skene_relabels_machine_labels_only(db: Database, tmp_path: Path) 
 
 
 def test_queue_labels_with_the_last_dawid_skene_fit(db: Database, tmp_path: Path) -> None:
-    from annotary.services.queue import next_task, submit_annotation
+    from annotary.services.queue.serving import next_task, submit_annotation
     from tests.services.queue_world import FixedDraw
 
     world = build_world(

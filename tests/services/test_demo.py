@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotary.services.auth import authenticate_token, login
 from annotary.services.demo import DEMO_PROJECT, setup_demo
+from annotary.services.identity.auth import authenticate_token, login
 from annotary.services.status import project_status
 from annotary.storage.db import Database
 

@@ -22,13 +22,14 @@ from statsmodels.stats.proportion import proportion_confint
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.core.project import parse_project
 from annotary.core.quality import alpha_masi, bootstrap_alpha
+from annotary.core.quality.report.agreement_rows import FieldAgreement
+from annotary.core.quality.report.build import QaReport
 from annotary.errors import Forbidden, Invalid, NotFound
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import import_items
 from annotary.services.projects import create_project
-from annotary.services.qa_agreement import FieldAgreement
-from annotary.services.qa_report import QaReport, qa_report
-from annotary.services.users import NewUser, add_user
+from annotary.services.qa.report import qa_report
 from annotary.storage.db import Database, write_transaction
 from annotary.storage.models import Annotation, Item, Project
 from tests.services.helpers import write_jsonl
@@ -542,8 +543,8 @@ def test_per_turn_fields_count_each_turn_as_a_unit(db: Database, tmp_path: Path)
 
 
 def test_bias_tag_rates_count_items_tagged_by_anyone(db: Database) -> None:
+    from annotary.services.identity.users import NewUser, add_user
     from annotary.services.projects import create_project
-    from annotary.services.users import NewUser, add_user
     from annotary.storage.db import write_transaction
     from annotary.storage.models import Annotation, Item
 

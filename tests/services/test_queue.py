@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from annotary.errors import Forbidden, Invalid, NotFound
-from annotary.services.queue import next_task, skip_task, submit_annotation
+from annotary.services.queue.serving import next_task, skip_task, submit_annotation
 from annotary.storage.db import read_session, write_transaction
 from annotary.storage.models import Annotation, FinalLabel, Item, Lease, Membership, utcnow
 from tests.services.queue_world import FixedDraw, World, build_world
@@ -215,10 +215,10 @@ def test_routing_by_metadata_tier_and_skills(db, tmp_path: Path) -> None:
 def test_gold_with_only_free_text_is_stored_unscored(db, tmp_path: Path) -> None:
     from annotary.core.ingest.mapping import ImportOptions
     from annotary.core.project import parse_project
-    from annotary.services.access import Actor
+    from annotary.services.identity.access import Actor
+    from annotary.services.identity.users import NewUser, add_user
     from annotary.services.imports import import_items
     from annotary.services.projects import create_project
-    from annotary.services.users import NewUser, add_user
 
     project = parse_project(
         """

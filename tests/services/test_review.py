@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from annotary.errors import Conflict, Forbidden, Invalid
-from annotary.services.queue import next_task, submit_annotation
-from annotary.services.review import adjudicate, next_case, resolve_escalation, review_item
+from annotary.services.queue.review import adjudicate, next_case, resolve_escalation, review_item
+from annotary.services.queue.serving import next_task, submit_annotation
 from annotary.storage.db import read_session
 from annotary.storage.models import FinalLabel, Item, ItemFlag
 from tests.services.queue_world import FixedDraw, World, build_world

@@ -5,8 +5,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from annotary.errors import Conflict, Invalid, NotFound
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.projects import create_project
-from annotary.services.users import NewUser, add_user
 from annotary.storage.db import Database, read_session
 from annotary.storage.models import Membership, User
 from tests.services.helpers import sentiment_project

@@ -31,7 +31,7 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
     if not on_postgresql():
         yield f"sqlite:///{tmp_path / 'scratch.db'}"
         return
-    name = f"annotary_scratch_{uuid.uuid4().hex[:12]}"
+    name = f"annotary_test_scratch_{uuid.uuid4().hex[:12]}"
     admin = Database.from_url(TEST_DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")

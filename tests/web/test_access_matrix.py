@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from annotary.core.items import content_hash
-from annotary.services.members import accept_terms
-from annotary.services.queue import next_task
+from annotary.services.identity.members import accept_terms
+from annotary.services.queue.serving import next_task
 from annotary.storage.db import write_transaction
 from annotary.storage.models import Item, Project
 from annotary.web.app import api_routes

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from annotary.services.auth import SESSION_COOKIE
+from annotary.services.identity.auth import SESSION_COOKIE
 from annotary.storage.models import ApiToken, AuditEvent, User, WebSession, utcnow
 from tests.web.world import ADMIN_PASSWORD, World
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from annotary.services.qa_report import qa_report
+from annotary.services.qa.report import qa_report
 from annotary.storage.db import write_transaction
 from annotary.storage.models import Annotation, Item, Project
 from tests.web.world import World

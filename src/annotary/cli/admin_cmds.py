@@ -19,7 +19,7 @@ from annotary.cli.common import (
     database_url,
 )
 from annotary.services.database import open_database, upgrade_database
-from annotary.services.users import NewUser, add_user
+from annotary.services.identity.users import NewUser, add_user
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -105,7 +105,7 @@ def agreement(
     as_json: JsonOption = False,
 ) -> None:
     """Agreement between coders in any file of labels (no project or database needed)."""
-    from annotary.services.agreement_file import AgreementRequest, file_agreement
+    from annotary.services.qa.agreement_file import AgreementRequest, file_agreement
 
     request = AgreementRequest(
         metric=metric.value,
@@ -146,7 +146,7 @@ def qa_report_command(
     if as_json and html is not None:
         raise typer.BadParameter("give --json or --html, not both")
     from annotary.cli.qa_render import print_report, report_html
-    from annotary.services.qa_report import qa_report
+    from annotary.services.qa.report import qa_report
 
     database = open_database(database_url(db))
     try:
@@ -168,7 +168,7 @@ def qa_aggregate_command(
 ) -> None:
     """Refit Dawid-Skene over the project and relabel every machine-made final label
     (human decisions are kept)."""
-    from annotary.services.aggregate import aggregate_project
+    from annotary.services.qa.aggregate import aggregate_project
 
     database = open_database(database_url(db))
     try:

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from annotary.services.qa_agreement import FieldAgreement
-from annotary.services.qa_report import QaReport
+from annotary.core.quality.report.agreement_rows import FieldAgreement
+from annotary.core.quality.report.build import QaReport
 
 NONE = "-"
 

@@ -7,6 +7,7 @@ forbids unknown keys so a typo (`overlapp: 3`) is an error, not a silent default
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -309,3 +310,16 @@ def _field_error(err: Any, data: Any, lines: dict[DataPath, int], filename: str)
 def _is_validator_name(part: str) -> bool:
     """Pydantic puts names like `function-after[...]` in some error paths."""
     return "[" in part or part.startswith("function-")
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """What callers need to know about a stored project."""
+
+    id: int
+    name: str
+    item_kind: str
+    schema: AnnotationSchema
+    guideline_version: int
+    definition: dict[str, Any]
+    """Project settings (objective, workflow, privacy, export) as stored."""

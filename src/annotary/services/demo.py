@@ -14,13 +14,13 @@ from pathlib import Path
 
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.core.project import load_project_file
-from annotary.services.access import Actor
-from annotary.services.auth import create_token
 from annotary.services.database import open_database
+from annotary.services.identity.access import Actor
+from annotary.services.identity.auth import create_token
+from annotary.services.identity.users import NewUser, add_user
 from annotary.services.imports import ImportReport, import_items
 from annotary.services.projects import create_project
 from annotary.services.scaffold import init_project
-from annotary.services.users import NewUser, add_user
 
 DEMO_TEMPLATE = "classification"
 DEMO_PROJECT = "classification-demo"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from annotary.core.ingest.mapping import ImportOptions, ItemRow, RowError, RowMapper
 from annotary.core.ingest.readers import Record, read_records
+from annotary.core.project import ProjectRef
 from annotary.core.queue import match_route
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
@@ -29,10 +30,10 @@ from annotary.errors import (
     FieldError,
     Invalid,
 )
-from annotary.services.access import MANAGER, Actor, project_for, require_role
 from annotary.services.audit import record_event
-from annotary.services.projects import ProjectRef, get_project
-from annotary.services.workflow import routes_of
+from annotary.services.identity.access import MANAGER, Actor, project_for, require_role
+from annotary.services.projects import get_project
+from annotary.services.queue.workflow import routes_of
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.item_store import ItemStore, NewItem
 from annotary.storage.models import GoldAnswer, ImportBatch, Prelabel

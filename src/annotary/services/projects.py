@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from annotary.core.project import ProjectDefinition, parse_project
+from annotary.core.project import ProjectDefinition, ProjectRef, parse_project
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.yamlfile import load_yaml
 from annotary.errors import (
@@ -28,23 +28,10 @@ from annotary.errors import (
     Invalid,
     NotFound,
 )
-from annotary.services.access import Actor, project_for, require_admin
 from annotary.services.audit import record_event
+from annotary.services.identity.access import Actor, project_for, require_admin
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import GuidelineVersion, Membership, Project, SchemaVersion
-
-
-@dataclass(frozen=True)
-class ProjectRef:
-    """What callers need to know about a stored project."""
-
-    id: int
-    name: str
-    item_kind: str
-    schema: AnnotationSchema
-    guideline_version: int
-    definition: dict[str, Any]
-    """Project settings (objective, workflow, privacy, export) as stored."""
 
 
 def create_project(

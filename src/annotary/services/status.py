@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
+from annotary.services.identity.access import (
+    EXPERT,
+    MANAGER,
+    REVIEWER,
+    Actor,
+    project_for,
+    require_role,
+)
 from annotary.services.projects import get_project
 from annotary.storage.db import Database, read_session
 from annotary.storage.models import Annotation, GoldAnswer, ImportBatch, Item, Prelabel

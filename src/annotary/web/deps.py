@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from annotary.config import Settings
 from annotary.errors import E_CSRF, E_UNAUTHENTICATED, Forbidden, Unauthenticated
-from annotary.services.access import Actor
-from annotary.services.auth import (
+from annotary.services.identity.access import Actor
+from annotary.services.identity.auth import (
     CSRF_HEADER,
     SESSION_COOKIE,
     authenticate_session,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from annotary.config import Settings
-from annotary.services import auth
-from annotary.services.access import Actor
-from annotary.services.users import UserInfo, describe_me
+from annotary.services.identity import auth
+from annotary.services.identity.access import Actor
+from annotary.services.identity.users import UserInfo, describe_me
 from annotary.storage.db import Database
 from annotary.web.deps import client_source, current_actor, get_db, get_settings
 from annotary.web.schemas import (

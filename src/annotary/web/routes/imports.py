@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from annotary.config import Settings
 from annotary.core.ingest.mapping import ImportOptions, parse_field_mapping
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
 from annotary.services.imports import authorize_import, import_items
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db, get_settings

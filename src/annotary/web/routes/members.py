@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from annotary.services import members
-from annotary.services.access import Actor
+from annotary.services.identity import members
+from annotary.services.identity.access import Actor
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
 from annotary.web.schemas import ERROR_RESPONSES, MemberIn, MemberOut

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
 from annotary.services.projects import (
     ProjectDetail,
     ProjectSummary,

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from annotary.services.access import Actor
-from annotary.services.qa_report import qa_report
+from annotary.services.identity.access import Actor
+from annotary.services.qa.report import qa_report
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
 from annotary.web.schemas import ERROR_RESPONSES

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from annotary.services import review
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
+from annotary.services.queue import review
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
 from annotary.web.schemas import ERROR_RESPONSES

@@ -9,8 +9,8 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from annotary.services import queue
-from annotary.services.access import Actor
+from annotary.services.identity.access import Actor
+from annotary.services.queue import serving as queue
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db, run_in_queue_threads
 from annotary.web.schemas import ERROR_RESPONSES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from annotary.services.access import Actor
-from annotary.services.users import NewUser, UserInfo, create_user, list_users
+from annotary.services.identity.access import Actor
+from annotary.services.identity.users import NewUser, UserInfo, create_user, list_users
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
 from annotary.web.schemas import ERROR_RESPONSES, NewUserIn, UserOut

@@ -26,9 +26,17 @@ from annotary.errors import (
     Invalid,
     NotFound,
 )
-from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
 from annotary.services.audit import record_event
-from annotary.services.finalize import (
+from annotary.services.identity.access import (
+    EXPERT,
+    MANAGER,
+    REVIEWER,
+    Actor,
+    project_for,
+    require_role,
+)
+from annotary.services.projects import current_schema
+from annotary.services.queue.finalize import (
     ADJUDICATION,
     ESCALATED,
     FINALIZED,
@@ -36,7 +44,6 @@ from annotary.services.finalize import (
     REVIEW,
     finalize_if_complete,
 )
-from annotary.services.projects import current_schema
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import (
     Annotation,

@@ -13,7 +13,6 @@ with the reason in `note`, never as NaN.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Final
 
@@ -34,11 +33,21 @@ from annotary.core.quality import (
     span_agreement_documents,
 )
 from annotary.core.quality.coincidence import Level
+from annotary.core.quality.report.agreement_rows import (
+    Estimate,
+    FieldAgreement,
+    LabelAgreement,
+    PairAgreement,
+    SliceAgreement,
+    Slicing,
+    attempt,
+    finite,
+)
+from annotary.core.quality.report.values import FieldValues, IntArray
 from annotary.core.quality.resampling import bootstrap_alpha_distances
 from annotary.core.quality.units import slot_matrix, unit_pairs
 from annotary.core.schema.fields import ChoiceField, RatingField
 from annotary.errors import E_AGREEMENT_UNDEFINED, Invalid
-from annotary.services.qa_values import FieldValues, IntArray
 
 PAIRS_SHOWN: Final = 20
 """Annotator pairs listed per field: the ones sharing the most units."""
@@ -56,111 +65,6 @@ MAX_LABEL_SETS: Final = 500
 distance table of Python MASI calls)."""
 NOMINAL_KINDS: Final = frozenset({"label", "preference"})
 PER_LABEL_KINDS: Final = frozenset({"label", "labels", "preference"})
-
-
-def finite(value: float | np.floating[Any] | None) -> float | None:
-    """A float for JSON: None for None, NaN or infinity."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if np.isfinite(number) else None
-
-
-def attempt(compute: Callable[[], float]) -> tuple[float | None, str | None]:
-    """(value, None), or (None, reason) when the statistic is undefined (E601)."""
-    try:
-        return finite(compute()), None
-    except Invalid as error:
-        if error.code != E_AGREEMENT_UNDEFINED:
-            raise
-        return None, error.message
-
-
-@dataclass
-class Estimate:
-    """A statistic with its bootstrap 95% interval (None where undefined; see note)."""
-
-    value: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    n_boot: int | None = None
-    note: str | None = None
-
-
-@dataclass
-class LabelAgreement:
-    """One label against all others (binary alpha), or a label's span F1."""
-
-    label: str
-    n_values: int
-    value: float | None
-    note: str | None = None
-    f1_overlap: float | None = None
-
-
-@dataclass
-class PairAgreement:
-    """Two annotators on the units both labelled."""
-
-    annotator_a: str
-    annotator_b: str
-    shared_units: int
-    statistic: str
-    value: float | None
-    percent_agreement: float | None = None
-    note: str | None = None
-    f1_overlap: float | None = None
-
-
-@dataclass
-class SliceAgreement:
-    """The field's statistic on the annotations of one version or time window."""
-
-    key: str
-    n_values: int
-    n_units: int
-    value: float | None
-    note: str | None = None
-
-
-@dataclass
-class FieldAgreement:
-    """Agreement on one field; `statistic` names what `estimate.value` is."""
-
-    name: str
-    kind: str
-    statistic: str
-    n_values: int
-    n_units: int
-    n_pairable_units: int
-    estimate: Estimate
-    """The headline statistic (named by `statistic`) with its interval."""
-    percent_agreement: float | None = None
-    fleiss_kappa: float | None = None
-    values_per_unit: tuple[int, int] | None = None
-    note: str | None = None
-    per_label: list[LabelAgreement] = field(default_factory=list)
-    pairs: list[PairAgreement] = field(default_factory=list)
-    pairs_total: int = 0
-    by_schema_version: list[SliceAgreement] = field(default_factory=list)
-    by_guideline_version: list[SliceAgreement] = field(default_factory=list)
-    by_window: list[SliceAgreement] = field(default_factory=list)
-    f1_overlap: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["values_per_unit"] = list(self.values_per_unit) if self.values_per_unit else None
-        return out
-
-
-@dataclass(frozen=True)
-class Slicing:
-    """Per annotation row: the keys to group by, with a label per key."""
-
-    schema_version: IntArray
-    guideline_version: IntArray
-    window: IntArray
-    window_labels: dict[int, str]
 
 
 class _Measure:

@@ -30,8 +30,8 @@ from annotary.errors import (
     Unauthenticated,
 )
 from annotary.errors import E_USER_INVALID as E_FIELDS_INVALID
-from annotary.services.access import Actor
 from annotary.services.audit import record_event
+from annotary.services.identity.access import Actor
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import ApiToken, User, WebSession, utcnow
 

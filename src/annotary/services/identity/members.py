@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from annotary.core.project import ROLES
 from annotary.errors import E_USER_INVALID, E_USER_NOT_FOUND, FieldError, Invalid, NotFound
-from annotary.services.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
 from annotary.services.audit import record_event
-from annotary.services.auth import aware_or_none
+from annotary.services.identity.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
+from annotary.services.identity.auth import aware_or_none
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import Membership, Project, User, utcnow
 

@@ -4,12 +4,11 @@ One query reads every annotation of the project as plain columns: item id,
 user id, versions, time spent, creation time in epoch seconds and, per compared
 field, the field's value as JSON text extracted by the database. No ORM object
 is built, and rows are fetched in chunks, so memory holds arrays, not Python
-rows. Field values become long-format observations in `qa_values`.
+rows. Field values become long-format observations (`core.quality.report.values`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -19,81 +18,22 @@ from sqlalchemy import ColumnElement, Float, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from annotary.core.consensus import comparable_fields
-from annotary.services.projects import ProjectRef
-from annotary.services.qa_values import FieldReader, FieldValues
+from annotary.core.project import ProjectRef
+from annotary.core.quality.report.tables import (
+    AnnotationTable,
+    FinalLabelStats,
+    FloatArray,
+    IntArray,
+    ItemTable,
+    QaData,
+)
+from annotary.core.quality.report.values import FieldReader
 from annotary.storage.models import Annotation, FinalLabel, GoldAnswer, Item, User
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 CHUNK: Final = 100_000
 """Rows fetched per round trip (and decoded per NumPy pass)."""
 _USERS_PER_QUERY: Final = 10_000
 _UNIX_EPOCH_JULIAN_DAY: Final = 2440587.5
-
-
-@dataclass
-class AnnotationTable:
-    """One entry per annotation; `item` and `annotator` are codes into `QaData`."""
-
-    item: IntArray
-    annotator: IntArray
-    schema_version: IntArray
-    guideline_version: IntArray
-    seconds: FloatArray
-    """Time spent in seconds; NaN when not recorded."""
-    created: FloatArray
-    """Creation time, seconds since 1970-01-01 UTC."""
-
-    @property
-    def size(self) -> int:
-        return int(self.item.size)
-
-
-@dataclass
-class ItemTable:
-    """The annotated items, by item code (ascending id)."""
-
-    ids: IntArray
-    external_ids: list[str | None]
-    is_gold: BoolArray
-    text_chars: FloatArray
-    """Characters to read: the `text` of the item, else its whole content as JSON."""
-    metadata_code: IntArray
-    """Per item, its metadata as an index into `metadata` (items often share it)."""
-    metadata: list[dict[str, Any]]
-    """The distinct metadata objects."""
-
-
-@dataclass
-class FinalLabelStats:
-    """Final labels decided by one method."""
-
-    method: str
-    count: int
-    mean_confidence: float | None
-    with_confidence: int
-    mean_agreement: float | None
-
-
-@dataclass
-class QaData:
-    """Everything the QA report reads from the database, as arrays."""
-
-    project: ProjectRef
-    total_items: int
-    annotations: AnnotationTable
-    items: ItemTable
-    annotator_ids: IntArray
-    annotator_names: list[str]
-    annotator_attributes: list[dict[str, Any]]
-    fields: list[FieldValues]
-    gold_answers: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """Gold answer per item code."""
-    gold_annotations: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
-    """(item code, annotator code, payload) of every annotation of a gold item."""
-    final_labels: list[FinalLabelStats] = field(default_factory=list)
 
 
 def load_qa_data(session: Session, project: ProjectRef) -> QaData:

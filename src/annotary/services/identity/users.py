@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from annotary.core.project import ROLES
 from annotary.errors import E_USER_EXISTS, E_USER_INVALID, Conflict, FieldError, Invalid
-from annotary.services.access import Actor, require_admin
 from annotary.services.audit import record_event
+from annotary.services.identity.access import Actor, require_admin
 from annotary.services.projects import get_project
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import Membership, Project, User

@@ -21,7 +21,7 @@ from annotary.core.aggregation import WeightedVote, item_posterior
 from annotary.core.consensus import Consensus, majority_consensus
 from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_review
 from annotary.core.schema.fields import AnnotationSchema
-from annotary.services.workflow import queue_rules
+from annotary.services.queue.workflow import queue_rules
 from annotary.storage.models import AnnotatorModel, FinalLabel, Item, ItemFlag, Membership, Project
 from annotary.storage.queue_store import table_of
 from annotary.storage.submit_store import answers_of

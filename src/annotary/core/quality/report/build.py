@@ -1,11 +1,7 @@
-"""The project QA report (SPEC 6): agreement, gold accuracy, aggregation,
-monitoring and bias, reproducible from the stored annotations.
-
-`qa_report` reads the project with a few bulk queries (`qa_data`), then computes
-every section from NumPy arrays (`qa_agreement`, `qa_checks`) outside the
-database transaction. The result is plain dataclasses; `to_dict()` is ready
-for JSON (no NaN: an undefined statistic is None with a `note` saying why).
-"""
+"""The project QA report (SPEC 6) computed from loaded arrays: agreement per
+field, gold accuracy, aggregation, monitoring and bias. The result is plain
+dataclasses; `to_dict()` is ready for JSON (no NaN: an undefined statistic is
+None with a `note` saying why)."""
 
 from __future__ import annotations
 
@@ -15,32 +11,18 @@ from typing import Any, Final
 
 import numpy as np
 
-from annotary.errors import E_REQUEST_INVALID, FieldError, Invalid
-from annotary.services.access import EXPERT, MANAGER, REVIEWER, Actor, project_for, require_role
-from annotary.services.projects import get_project
-from annotary.services.qa_agreement import (
+from annotary.core.quality.report.agreement import (
     BOOTSTRAP_DRAWS,
     BOOTSTRAP_DRAWS_LARGE,
     LARGE_UNITS,
-    FieldAgreement,
-    Slicing,
     field_agreement,
-    finite,
 )
-from annotary.services.qa_checks import (
-    BiasReport,
-    FindingRow,
-    GoldReport,
-    bias_report,
-    gold_report,
-    monitoring_findings,
-)
-from annotary.services.qa_data import AnnotationTable, QaData, load_qa_data
-from annotary.storage.db import Database, read_session
+from annotary.core.quality.report.agreement_rows import FieldAgreement, Slicing, finite
+from annotary.core.quality.report.bias_section import BiasReport, bias_report
+from annotary.core.quality.report.gold_section import GoldReport, gold_report
+from annotary.core.quality.report.monitoring_section import FindingRow, monitoring_findings
+from annotary.core.quality.report.tables import AnnotationTable, QaData
 
-QA_ROLES = frozenset({MANAGER, REVIEWER, EXPERT})
-"""Who may read a project's QA report (admins too): not annotators, who would
-see their peers' accuracy and the gold items."""
 DAY_SECONDS: Final = 86_400
 MAX_WINDOWS: Final = 60
 """Time windows reported per field: the most recent ones."""
@@ -84,37 +66,6 @@ class QaReport:
         out = asdict(self)
         out["fields"] = [f.to_dict() for f in self.fields]
         return out
-
-
-def qa_report(
-    db: Database,
-    project_name: str,
-    actor: Actor | None = None,
-    *,
-    window_days: int = 7,
-    k_anonymity: int = 5,
-) -> QaReport:
-    """The QA report of a project.
-
-    With an `actor` (the API) the caller must be a manager, reviewer or expert
-    of the project, or an admin; without one the caller is the trusted local
-    CLI. `window_days` sets the length of the time windows agreement is tracked
-    over; annotator groups smaller than `k_anonymity` people are withheld from
-    the bias section.
-    """
-    problems = []
-    if not 1 <= window_days <= 3650:
-        problems.append(FieldError("window_days", "must be a whole number of days, 1 to 3650"))
-    if not 2 <= k_anonymity <= 1000:
-        problems.append(FieldError("k_anonymity", "must be between 2 and 1000"))
-    if problems:
-        raise Invalid(E_REQUEST_INVALID, "invalid QA report options", problems)
-    with read_session(db.sessions) as session:
-        if actor is not None:
-            require_role(session, actor, project_for(session, actor, project_name), QA_ROLES)
-        project = get_project(session, project_name)
-        data = load_qa_data(session, project)
-    return build_report(data, window_days, k_anonymity)
 
 
 def build_report(data: QaData, window_days: int, k_anonymity: int) -> QaReport:

@@ -1,9 +1,6 @@
-"""Gold accuracy, annotator monitoring and bias sections of the QA report.
-
-Each section takes the arrays of `qa_data` and calls the statistics of
-`annotary.core.quality` (gold, monitoring, bias); this module only chooses the
-inputs and turns codes back into names.
-"""
+"""The bias section of the QA report: the annotator pool by self-reported
+attribute, label distributions by annotator group and by item metadata, and
+bias-tag rates; groups smaller than k are withheld."""
 
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from typing import Any, Final
 
 import numpy as np
 
-from annotary.core.aggregation import MajorityVote
-from annotary.core.consensus import comparable_fields, gold_matches
 from annotary.core.quality.bias import (
     LabelTable,
     bias_tag_rates,
@@ -21,217 +16,14 @@ from annotary.core.quality.bias import (
     labels_by_item_metadata,
     pool_diversity,
 )
-from annotary.core.quality.gold import gold_accuracy, gold_difficulty
-from annotary.core.quality.monitoring import (
-    Finding,
-    LabelDivergence,
-    ShareCheck,
-    consensus_agreement,
-    label_divergence,
-    speed_anomalies,
-)
-from annotary.core.quality.trends import TrendCheck, agreement_drift, fatigue
-from annotary.services.qa_agreement import NOMINAL_KINDS, finite
-from annotary.services.qa_data import QaData
-from annotary.services.qa_values import FieldValues, IntArray
+from annotary.core.quality.report.agreement import NOMINAL_KINDS
+from annotary.core.quality.report.agreement_rows import finite
+from annotary.core.quality.report.tables import QaData
+from annotary.core.quality.report.values import FieldValues, IntArray
 
-GOLD_ITEMS_SHOWN: Final = 20
-"""Gold items listed, hardest first."""
 METADATA_KEYS_SHOWN: Final = 10
 MAX_METADATA_VALUES: Final = 20
 """An item metadata key with more distinct values than this is an id, not a group."""
-
-
-@dataclass
-class GoldAccuracyRow:
-    """One annotator's accuracy on one field of the gold items, with a Wilson 95% interval."""
-
-    annotator: str
-    field: str
-    answered: int
-    correct: int
-    accuracy: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-
-@dataclass
-class GoldItemRow:
-    """How often a gold item was answered wrongly (any compared field differs)."""
-
-    item_id: int
-    external_id: str | None
-    answered: int
-    wrong: int
-    difficulty: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-
-@dataclass
-class GoldReport:
-    """Accuracy per annotator and field, and the hardest gold items."""
-
-    gold_items: int
-    answers: int
-    accuracy: list[GoldAccuracyRow] = field(default_factory=list)
-    hardest_items: list[GoldItemRow] = field(default_factory=list)
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def gold_report(data: QaData) -> GoldReport:
-    """Compare every answer to a gold item with its gold answer, field by field.
-
-    Values are compared by their canonical form (`core.consensus.value_key`):
-    label sets as sets, spans regardless of order, free text never.
-    """
-    specs = comparable_fields(data.project.schema)
-    field_code = {spec.name: i for i, spec in enumerate(specs)}
-    gold_items = sorted(data.gold_answers)
-    gold_position = {item: i for i, item in enumerate(gold_items)}
-    annotators: list[int] = []
-    fields: list[int] = []
-    correct: list[bool] = []
-    answer_item: list[int] = []
-    answer_right: list[bool] = []
-    for item, annotator, payload in data.gold_annotations:
-        matches = gold_matches(data.project.schema, data.gold_answers[item], payload)
-        if not matches:
-            continue
-        for name, matched in matches.items():
-            annotators.append(annotator)
-            fields.append(field_code[name])
-            correct.append(matched)
-        answer_item.append(gold_position[item])
-        answer_right.append(all(matches.values()))
-    report = GoldReport(len(gold_items), len(answer_item))
-    if not answer_item:
-        report.note = "no annotation of a gold item yet" if gold_items else "no gold items"
-        return report
-    accuracy = gold_accuracy(
-        np.array(annotators, dtype=np.int64),
-        np.array(fields, dtype=np.int64),
-        np.array(correct, dtype=np.bool_),
-        len(data.annotator_names),
-        len(specs),
-    )
-    for a, f in zip(*np.nonzero(accuracy.answered), strict=True):
-        report.accuracy.append(
-            GoldAccuracyRow(
-                data.annotator_names[a],
-                specs[f].name,
-                int(accuracy.answered[a, f]),
-                int(accuracy.correct[a, f]),
-                finite(accuracy.accuracy[a, f]),
-                finite(accuracy.ci_low[a, f]),
-                finite(accuracy.ci_high[a, f]),
-            )
-        )
-    difficulty = gold_difficulty(
-        np.array(answer_item, dtype=np.int64),
-        np.array(answer_right, dtype=np.bool_),
-        len(gold_items),
-    )
-    answered = np.flatnonzero(difficulty.answered)
-    ranked = answered[
-        np.lexsort((-difficulty.answered[answered], -difficulty.difficulty[answered]))
-    ]
-    for position in ranked[:GOLD_ITEMS_SHOWN]:
-        item = gold_items[position]
-        report.hardest_items.append(
-            GoldItemRow(
-                int(data.items.ids[item]),
-                data.items.external_ids[item],
-                int(difficulty.answered[position]),
-                int(difficulty.wrong[position]),
-                finite(difficulty.difficulty[position]),
-                finite(difficulty.ci_low[position]),
-                finite(difficulty.ci_high[position]),
-            )
-        )
-    return report
-
-
-@dataclass
-class FindingRow:
-    """A monitoring finding: a prompt for a human review, not a verdict."""
-
-    annotator: str
-    kind: str
-    field: str | None
-    value: float | None
-    threshold: float | None
-    evidence: str
-
-
-def monitoring_findings(data: QaData, window_seconds: float) -> list[FindingRow]:
-    """Outliers against the consensus and the pool, speed, fatigue and drift.
-
-    The consensus of a unit is its majority label when at least two values
-    exist and the vote is not tied (else the unit has none), per `label` and
-    `preference` field.
-    """
-    table = data.annotations
-    n_annotators = len(data.annotator_names)
-    found: list[tuple[Finding, str | None]] = []
-    for values in data.fields:
-        if values.kind not in NOMINAL_KINDS or values.code.size == 0:
-            continue
-        name = values.spec.name
-        workers = table.annotator[values.row]
-        when = table.created[values.row]
-        consensus = _consensus(values, workers, n_annotators)
-        checks: list[ShareCheck | LabelDivergence | TrendCheck] = [
-            consensus_agreement(values.unit, workers, values.code, consensus, n_annotators),
-            label_divergence(workers, values.code, n_annotators, len(values.values)),
-            agreement_drift(
-                values.unit, workers, values.code, consensus, when, n_annotators, window_seconds
-            )[1],
-        ]
-        decided = np.flatnonzero(consensus[values.unit] >= 0)
-        if decided.size:
-            right = values.code[decided] == consensus[values.unit[decided]]
-            checks.append(
-                fatigue(workers[decided], when[decided], right.astype(np.float64), n_annotators)
-            )
-        found.extend((finding, name) for check in checks for finding in check.findings)
-    timed = np.flatnonzero(~np.isnan(table.seconds))
-    if timed.size:
-        workers, seconds = table.annotator[timed], table.seconds[timed]
-        chars = data.items.text_chars[table.item[timed]]
-        found.extend(
-            (f, None) for f in speed_anomalies(workers, seconds, chars, n_annotators).findings
-        )
-        slower = fatigue(workers, table.created[timed], seconds, n_annotators, measure="seconds")
-        found.extend((f, None) for f in slower.findings)
-    return [
-        FindingRow(
-            data.annotator_names[finding.annotator],
-            finding.kind,
-            name,
-            finite(finding.value),
-            finite(finding.threshold),
-            finding.evidence,
-        )
-        for finding, name in found
-    ]
-
-
-def _consensus(values: FieldValues, workers: IntArray, n_annotators: int) -> IntArray:
-    vote = MajorityVote().fit(
-        values.unit,
-        workers,
-        values.code,
-        values.unit_item.size,
-        n_annotators,
-        len(values.values),
-    )
-    enough = vote.counts_.sum(axis=1) >= 2
-    consensus: IntArray = np.where(enough & ~vote.tied_, vote.labels_, -1)
-    return consensus
 
 
 @dataclass

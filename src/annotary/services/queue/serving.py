@@ -41,10 +41,10 @@ from annotary.errors import (
     Invalid,
     NotFound,
 )
-from annotary.services.access import WORKERS, Actor, project_for
-from annotary.services.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.identity.access import WORKERS, Actor, project_for
 from annotary.services.projects import schema_at
-from annotary.services.workflow import lease_timeout, rules_of
+from annotary.services.queue.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.queue.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_connection
 from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (

@@ -1,0 +1,1 @@
+"""The annotation queue: serving tasks, settling items, senior review and routing."""

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from annotary.core.quality import (
+    average_ranks,
     bio_agreement,
     brennan_prediger,
     cohen_kappa,
@@ -25,6 +26,7 @@ from annotary.core.quality import (
     fleiss_kappa_counts,
     gwet_ac1,
     kendall_tau_b,
+    kendall_w,
     krippendorff_alpha,
     percent_agreement,
     scott_pi,
@@ -46,6 +48,7 @@ OUR_METRICS = {
     "gwet_ac1",
     "brennan_prediger",
     "kendall_tau_b",
+    "kendall_w",
     "spearman",
     "span_f1",
     "bio_f1",
@@ -134,6 +137,26 @@ def check_ranking(case: Case) -> list[Comparison]:
     return with_exact(case, case["metric"], statistic(case["x"], case["y"]))
 
 
+def check_concordance(case: Case) -> list[Comparison]:
+    rows = case["rows"]
+    ours = kendall_w(rows)
+    out = with_exact(case, "kendall_w", ours)
+    if "rank_sums" in case:
+        sums = np.vstack([average_ranks(row) for row in rows]).sum(axis=0)
+        pairs = enumerate(zip(sums, case["rank_sums"], strict=True))
+        out += [(f"rank sum {j}", float(s), w) for j, (s, w) in pairs]
+    if "mean_spearman_expected" in case:
+        pairs = [(a, b) for a in range(len(rows)) for b in range(a + 1, len(rows))]
+        rho = float(np.mean([spearman_rho(rows[a], rows[b]) for a, b in pairs]))
+        out.append(("mean pairwise spearman", rho, case["mean_spearman_expected"]))
+        m = len(rows)
+        out.append(("(mW - 1)/(m - 1)", (m * ours - 1) / (m - 1), case["mean_spearman_expected"]))
+    if "chi_square_expected" in case:
+        chi_square = len(rows) * (len(rows[0]) - 1) * ours
+        out.append(("chi-square m(n-1)W", chi_square, case["chi_square_expected"]))
+    return out
+
+
 def compare_agreement(prefix: str, got: SpanAgreement, want: dict[str, Any]) -> list[Comparison]:
     out: list[Comparison] = []
     scored = [("micro", got.micro, want["micro"])]
@@ -182,6 +205,7 @@ CHECKERS: dict[str, Callable[[Case], list[Comparison]]] = {
     "gwet_ac1": check_gwet,
     "brennan_prediger": check_gwet,
     "kendall_tau_b": check_ranking,
+    "kendall_w": check_concordance,
     "spearman": check_ranking,
     "span_f1": check_span,
     "bio_f1": check_bio,

@@ -37,6 +37,7 @@ from annotary.core.quality.krippendorff import (
 from annotary.core.quality.ranking import (
     average_ranks,
     kendall_tau_b,
+    kendall_w,
     pairwise_preference_agreement,
     spearman_rho,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "fleiss_kappa_counts",
     "gwet_ac1",
     "kendall_tau_b",
+    "kendall_w",
     "krippendorff_alpha",
     "masi_distance",
     "pairwise_preference_agreement",

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from annotary.core.consensus import FieldRule, field_rules, settings_of, value_key
+from annotary.core.consensus.item import item_consensus
+from annotary.core.consensus.outcome import Voters
 from annotary.core.items import content_hash, content_problems
 from annotary.core.project import ProjectDefinition, load_project_file, parse_project
 from annotary.core.schema.validation import validate_annotation
@@ -197,3 +200,47 @@ def test_unknown_template_name_is_invalid(name: str) -> None:
     assert all(valid in caught.value.message for valid in TEMPLATE_NAMES)
     with pytest.raises(Invalid):
         template_files(name)
+
+
+def template_rules(project: ProjectDefinition) -> dict[str, FieldRule]:
+    workflow = project.workflow
+    stored = {name: entry.model_dump() for name, entry in workflow.consensus.items()}
+    return field_rules(
+        project.schema_, workflow.aggregation, workflow.agreement_threshold, settings_of(stored)
+    )
+
+
+@per_template
+def test_three_copies_of_each_gold_answer_are_their_own_consensus(
+    name: str, rows: list[dict[str, Any]], project: ProjectDefinition
+) -> None:
+    """What the templates' comments promise, on their own gold answers: unanimous
+    answers finalize with themselves, except free text awaiting a reviewer."""
+    schema, rules = project.schema_, template_rules(project)
+    for row in (r for r in rows if "gold" in r):
+        gold = row["gold"]
+        result = item_consensus(schema, rules, [gold] * 3, Voters((1, 2, 3)))
+        waits = any(
+            rules[f.name].method == "adjudicate" and isinstance(gold.get(f.name), str)
+            for f in schema.fields
+        )
+        assert result.agreed is not waits, (row["id"], result.problems)
+        assert all(f.agreement == 1.0 for f in result.fields.values() if f.agreement is not None), (
+            row["id"]
+        )
+        kept = {k for k in gold if rules[k].method != "omit"}
+        assert set(result.payload) == kept, row["id"]
+        for key in kept:
+            spec = schema.field(key)
+            assert value_key(spec, result.payload[key]) == value_key(spec, gold[key]), row["id"]
+
+
+@per_template
+def test_the_project_vote_applies_to_a_field(project: ProjectDefinition) -> None:
+    """`aggregation: dawid_skene` or `weighted` in a template must change something."""
+    rules = template_rules(project)
+    if project.workflow.aggregation != "majority":
+        assert project.workflow.aggregation in {r.method for r in rules.values()}
+    for spec in project.schema_.fields:
+        if rules[spec.name].method == "omit":
+            assert spec.kind == "text" and not spec.required

@@ -89,7 +89,9 @@ def test_queue_labels_with_the_last_dawid_skene_fit(db: Database, tmp_path: Path
     world = build_world(
         db,
         tmp_path,
-        workflow="  overlap: 3\n  aggregation: dawid_skene",
+        # The posterior overrules the majority here, so only 1 of 3 annotations
+        # gave the chosen label: a low threshold lets the item finalize.
+        workflow="  overlap: 3\n  aggregation: dawid_skene\n  agreement_threshold: 0.3",
         rows=[{"text": f"t{i}"} for i in range(201)],
     )
     rng = np.random.default_rng(5)
@@ -128,5 +130,7 @@ def test_queue_labels_with_the_last_dawid_skene_fit(db: Database, tmp_path: Path
         final = session.scalars(select(FinalLabel).where(FinalLabel.item_id == items[200].id)).one()
     assert final.method == "dawid_skene"
     assert final.payload == {"sentiment": "negative"}  # the majority said positive
-    assert final.agreement == pytest.approx(2 / 3)
+    assert final.agreement == pytest.approx(1 / 3)  # the share that gave the chosen label
     assert final.confidence is not None and final.confidence > 0.7
+    assert final.fields["sentiment"]["method"] == "dawid_skene"
+    assert final.fields["sentiment"]["confidence"] == pytest.approx(final.confidence)

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from annotary.core.consensus.settings import FieldSetting, setting_problems
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.yamlfile import Path as DataPath
 from annotary.core.yamlfile import dotted_path, line_of, load_yaml
@@ -122,6 +124,18 @@ def parse_duration(value: Any) -> int:
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
+class FieldConsensus(Section):
+    """How one field's annotations are combined and when they agree enough
+    (`core.consensus`); what is left out follows the workflow's defaults."""
+
+    method: str | None = None
+    """The field kind's aggregator, e.g. `median`, `borda`, `omit` (see KIND_METHODS)."""
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    """Agreement at or above which the field counts as agreed."""
+    tolerance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Ratings only: scale steps from the median that still agree (default 1)."""
+
+
 class Workflow(Section):
     """How items are served, checked and finalized (SPEC 4-5)."""
 
@@ -129,8 +143,10 @@ class Workflow(Section):
     gold_rate: float = Field(default=0.0, ge=0, le=0.5)
     qualification: Qualification | None = None
     agreement_threshold: float = Field(default=0.66, ge=0, le=1)
-    """Share agreeing with the majority; 0.66 lets 2 of 3 (0.667) pass."""
+    """Default threshold of every compared field; 0.66 lets 2 of 3 (0.667) pass."""
     aggregation: Literal[AGGREGATION_METHODS] = "majority"  # type: ignore[valid-type]
+    consensus: dict[str, FieldConsensus] = Field(default_factory=dict)
+    """Per field: `method`, `threshold`, `tolerance` (checked against the schema)."""
     adjudication_tier: Literal["reviewer", "expert"] = "reviewer"
     routing: list[RoutingRule] = Field(default_factory=list)
     lease_timeout: int = Field(default=900, ge=1)
@@ -228,6 +244,26 @@ class ProjectDefinition(Section):
     def _inline_markdown(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _consensus_fits_schema(self) -> ProjectDefinition:
+        entries = {
+            name: FieldSetting(entry.method, entry.threshold, entry.tolerance)
+            for name, entry in self.workflow.consensus.items()
+        }
+        problems = setting_problems(self.schema_, entries)
+        if problems:
+            listed = "; ".join(f"{'.'.join(path)}: {reason}" for path, reason in problems)
+            raise PydanticCustomError(
+                CONSENSUS_ERROR,
+                "workflow.consensus: {listed}",
+                {"listed": listed, "problems": [[list(p), r] for p, r in problems]},
+            )
+        return self
+
+
+CONSENSUS_ERROR = "consensus_setting"
+"""The pydantic error type of `workflow.consensus` problems; its context lists each one."""
+
 
 def parse_project(text: str, filename: str, base_dir: Path | None = None) -> ProjectDefinition:
     """Validate project YAML text; raise `Invalid` listing every error with its line.
@@ -245,7 +281,7 @@ def parse_project(text: str, filename: str, base_dir: Path | None = None) -> Pro
     try:
         project = ProjectDefinition.model_validate(data)
     except ValidationError as exc:
-        details = [_field_error(err, data, lines, filename) for err in exc.errors()]
+        details = [d for err in exc.errors() for d in _field_errors(err, data, lines, filename)]
         raise Invalid(
             E_PROJECT_FILE_INVALID, f"{filename} has {len(details)} error(s)", details
         ) from None
@@ -279,6 +315,21 @@ def _inline_guidelines(
         ) from exc
     guidelines = Guidelines(version=project.guidelines.version, text=text)
     return project.model_copy(update={"guidelines": guidelines})
+
+
+def _field_errors(
+    err: Any, data: Any, lines: dict[DataPath, int], filename: str
+) -> list[FieldError]:
+    """One error per problem: `workflow.consensus` problems each at their own line."""
+    if err["type"] != CONSENSUS_ERROR:
+        return [_field_error(err, data, lines, filename)]
+    out = []
+    for relative, reason in err["ctx"]["problems"]:
+        path: DataPath = ("workflow", "consensus", *relative)
+        line = line_of(lines, path)
+        location = f"{filename}:{line}" if line is not None else filename
+        out.append(FieldError(dotted_path(path), reason, location))
+    return out
 
 
 def _field_error(err: Any, data: Any, lines: dict[DataPath, int], filename: str) -> FieldError:

@@ -17,8 +17,10 @@ Serving order for `next task`:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
+
+from annotary.core.consensus.settings import FieldSetting
 
 TIER_RANK: Final = {"annotator": 0, "reviewer": 1, "expert": 2}
 FLAGS: Final = ("sensitive", "unclear_guideline", "needs_expert")
@@ -50,6 +52,8 @@ class QueueRules:
     agreement_threshold: float = 0.66
     review_sampling_rate: float = 0.0
     aggregation: str = "majority"
+    consensus: Mapping[str, FieldSetting] = field(default_factory=dict)
+    """Per-field consensus settings (`workflow.consensus`)."""
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,9 @@ class FinalLabel(Base):
     method: Mapped[str] = mapped_column(String(32))
     confidence: Mapped[float | None] = mapped_column(Float)
     agreement: Mapped[float | None] = mapped_column(Float)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    """Per field of a consensus: {method, measure, agreement, confidence, threshold};
+    empty for a human decision (the item-level `method` says which)."""
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,7 +41,7 @@ def store_annotator_model(
     session: Session, project_id: int, field: str, params: dict[str, Any]
 ) -> None:
     """Keep a field's fitted Dawid-Skene parameters: the queue labels items that
-    complete before the next refit with them (`finalize.dawid_skene_consensus`)."""
+    complete before the next refit with them (`finalize.consensus_for`)."""
     stored = session.scalar(
         select(AnnotatorModel).where(
             AnnotatorModel.project_id == project_id,

@@ -179,8 +179,8 @@ def kendall_w(scores: npt.ArrayLike) -> float:
 
     >>> kendall_w([[1, 2, 3], [1, 2, 3], [1, 3, 2]])
     0.7777777777777778
-    >>> kendall_w([[1, 1, 2], [1, 2, 3]])
-    0.9
+    >>> kendall_w([[1, 1, 2], [1, 2, 3]])  # 13/14
+    0.9285714285714286
     """
     try:
         matrix = np.asarray(scores, dtype=np.float64)

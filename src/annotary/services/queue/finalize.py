@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from annotary.core.aggregation import WeightedVote, item_posterior
-from annotary.core.consensus import Consensus, majority_consensus
+from annotary.core.aggregation import WeightedVote
+from annotary.core.consensus import field_rules
+from annotary.core.consensus.item import item_consensus
+from annotary.core.consensus.outcome import ItemConsensus, Voters
 from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_review
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.services.queue.workflow import queue_rules
@@ -51,38 +51,52 @@ def settle(
     schema: AnnotationSchema,
     answers: Sequence[tuple[int, dict[str, Any]]],
 ) -> Settlement:
-    """Finalize with the consensus of `answers` (user, payload) if agreement reaches
-    the threshold, else send the item to adjudication. A single annotation
+    """Finalize with the consensus of `answers` (user, payload) when every compared
+    field agrees enough, else send the item to adjudication. A single annotation
     (overlap 1) is final.
 
-    The consensus follows `workflow.aggregation`: `majority`; `weighted` (each
-    vote weighs the log-odds of its annotator's smoothed gold accuracy); or
-    `dawid_skene`, which labels single-choice fields with the posterior under the
-    parameters of the last project-wide fit (`annotary qa aggregate`), and falls
-    back to a majority vote until there is one. The agreement compared with the
-    threshold is always the plain share of annotations that agree.
+    Each field is combined by its kind's aggregator (`core.consensus`) and
+    compared with its own threshold (`workflow.consensus`, default
+    `workflow.agreement_threshold`); a non-blank free-text answer always waits
+    for a reviewer unless the field is `omit`ted. The final label records the
+    method, agreement and confidence of every field.
     """
-    payloads = [payload for _, payload in answers]
-    users = [user for user, _ in answers]
-    method = "weighted" if rules.aggregation == "weighted" else "majority"
-    weights = _gold_weights(conn, project_id, users) if method == "weighted" else None
-    consensus = majority_consensus(schema, payloads, weights)
-    if rules.aggregation == "dawid_skene":
-        refined = dawid_skene_consensus(conn, project_id, consensus, users, payloads)
-        if refined is not None:
-            method, consensus = "dawid_skene", refined
-    agreed = consensus.agreement is not None and consensus.agreement >= rules.agreement_threshold
-    if rules.overlap > 1 and not agreed:
+    consensus = consensus_for(conn, rules, project_id, schema, answers)
+    if rules.overlap > 1 and not consensus.agreed:
         return Settlement(ADJUDICATION, None)
     label = {
         "item_id": item_id,
         "payload": consensus.payload,
-        "method": method,
+        "method": consensus.method,
         "confidence": consensus.confidence,
         "agreement": consensus.agreement,
+        "fields": consensus.record(),
     }
     final = REVIEW if sampled_for_review(item_id, rules.review_sampling_rate) else FINALIZED
     return Settlement(final, label)
+
+
+def consensus_for(
+    conn: Connection,
+    rules: QueueRules,
+    project_id: int,
+    schema: AnnotationSchema,
+    answers: Sequence[tuple[int, dict[str, Any]]],
+) -> ItemConsensus:
+    """The consensus of an item's annotations under the project's settings.
+
+    `weighted` votes weigh the log-odds of each annotator's gold accuracy;
+    `dawid_skene` fields take the posterior under the last project-wide fit
+    (`annotary qa aggregate`) and are voted by majority until there is one.
+    Gold counts and fits are read only when a field needs them.
+    """
+    users = tuple(user for user, _ in answers)
+    plan = field_rules(schema, rules.aggregation, rules.agreement_threshold, rules.consensus)
+    methods = {rule.method for rule in plan.values()}
+    weights = tuple(_gold_weights(conn, project_id, list(users))) if "weighted" in methods else None
+    fits = dawid_skene_fits(conn, project_id) if "dawid_skene" in methods else {}
+    voters = Voters(users, weights, fits)
+    return item_consensus(schema, plan, [payload for _, payload in answers], voters)
 
 
 def store_final_label(conn: Connection, settlement: Settlement) -> None:
@@ -116,7 +130,7 @@ def _gold_weights(conn: Connection, project_id: int, user_ids: list[int]) -> lis
     Laplace-smoothed (`WeightedVote.from_gold`, two outcomes: right or wrong).
 
     An annotator without gold answers (accuracy 1/2) or at chance weighs 0; if
-    every vote weighs 0 the consensus falls back to a plain majority.
+    every vote weighs 0 the vote falls back to a plain majority.
     """
     counts = {
         user: (correct, answered)
@@ -162,39 +176,7 @@ _FITTED = select(AnnotatorModel.field, AnnotatorModel.params).where(
 )
 
 
-def dawid_skene_consensus(
-    conn: Connection,
-    project_id: int,
-    consensus: Consensus,
-    users: list[int],
-    payloads: list[dict[str, Any]],
-) -> Consensus | None:
-    """The majority consensus with every fitted field replaced by its Dawid-Skene
-    posterior label; None when the project has no fitted model yet.
-
-    Annotators the fit has not seen get the average confusion matrix of those
-    it has; confidence is the smallest posterior of the chosen labels.
-    """
-    models = conn.execute(_FITTED, {"project_id": project_id}).all()
-    if not models:
-        return None
-    payload = dict(consensus.payload)
-    confidence = 1.0
-    for field, params in models:
-        labels: list[str] = params["labels"]
-        known = {int(u): np.asarray(m, dtype=np.float64) for u, m in params["errors"].items()}
-        average: npt.NDArray[np.float64] = np.mean(list(known.values()), axis=0)
-        votes = [
-            (known.get(user, average), labels.index(p[field]))
-            for user, p in zip(users, payloads, strict=True)
-            if p.get(field) in labels
-        ]
-        if not votes:
-            continue
-        posterior = item_posterior(
-            params["priors"], [m for m, _ in votes], [label for _, label in votes]
-        )
-        best = int(np.argmax(posterior))
-        payload[field] = labels[best]
-        confidence = min(confidence, float(posterior[best]))
-    return Consensus(payload, consensus.agreement, consensus.per_field, confidence)
+def dawid_skene_fits(conn: Connection, project_id: int) -> dict[str, dict[str, Any]]:
+    """The stored Dawid-Skene parameters of the project, by field (empty before the
+    first `annotary qa aggregate`)."""
+    return dict(conn.execute(_FITTED, {"project_id": project_id}).tuples().all())

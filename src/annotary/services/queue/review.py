@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotary.core.consensus import majority_consensus
+from annotary.core.consensus.outcome import ItemConsensus
 from annotary.core.queue import TIER_RANK
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
@@ -42,8 +42,10 @@ from annotary.services.queue.finalize import (
     FINALIZED,
     QUEUED,
     REVIEW,
+    consensus_for,
     finalize_if_complete,
 )
+from annotary.services.queue.workflow import queue_rules
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import (
     Annotation,
@@ -139,8 +141,12 @@ def _case(session: Session, project: Project, item: Item) -> Case:
     ).all()
     final = session.scalar(select(FinalLabel).where(FinalLabel.item_id == item.id))
     schema = current_schema(session, project)
-    payloads = [annotation.payload for annotation, _ in rows]
-    consensus = majority_consensus(schema, payloads) if payloads else None
+    answers = [(annotation.user_id, annotation.payload) for annotation, _ in rows]
+    consensus = (
+        consensus_for(session.connection(), queue_rules(project), project.id, schema, answers)
+        if answers
+        else None
+    )
     return Case(
         item_id=item.id,
         status=item.status,
@@ -163,14 +169,51 @@ def _case(session: Session, project: Project, item: Item) -> Case:
             {"flag": f.flag, "note": f.note, "by": username, "resolved": f.resolved_at is not None}
             for f, username in flags
         ],
-        suggestion=consensus.payload if consensus else None,
+        suggestion=_suggestion(consensus, rows) if consensus else None,
         agreement=consensus.agreement if consensus else None,
         final=(
-            {"payload": final.payload, "method": final.method, "reason": final.reason}
+            {
+                "payload": final.payload,
+                "method": final.method,
+                "reason": final.reason,
+                "agreement": final.agreement,
+                "confidence": final.confidence,
+                "fields": final.fields,
+            }
             if final
             else None
         ),
     )
+
+
+def _suggestion(consensus: ItemConsensus, rows: Any) -> dict[str, Any]:
+    """The consensus as a starting point: `payload` (a complete answer, free text
+    awaiting review filled with its first answer), per-field `fields` (method,
+    agreement, threshold, whether it passed), the candidate `texts` of each such
+    free-text field (which annotation, who, and the text; per turn for per-turn
+    fields) and `problems` (why the combined answer is not a valid annotation)."""
+    texts: dict[str, list[dict[str, Any]]] = {}
+    for name, outcome in consensus.fields.items():
+        if not outcome.needs_review:
+            continue
+        for annotation, username in rows:
+            value = annotation.payload.get(name)
+            entries = value.items() if isinstance(value, dict) else [(None, value)]
+            for turn, text in entries:
+                if isinstance(text, str) and text.strip():
+                    candidate = {"annotation_id": annotation.id, "annotator": username}
+                    texts.setdefault(name, []).append(
+                        {**candidate, **({} if turn is None else {"turn": turn}), "text": text}
+                    )
+    return {
+        "payload": consensus.payload,
+        "fields": {
+            name: {**outcome.record(), "passed": outcome.passed}
+            for name, outcome in consensus.fields.items()
+        },
+        "texts": texts,
+        "problems": list(consensus.problems),
+    }
 
 
 def _locked_item(session: Session, project: Project, item_id: int, status: str) -> Item:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from annotary.core.consensus.settings import settings_of
 from annotary.core.queue import QueueRules, Route
 from annotary.storage.models import Project
 
@@ -30,6 +31,7 @@ def rules_of(definition: dict[str, Any]) -> QueueRules:
         agreement_threshold=workflow.get("agreement_threshold", 0.66),
         review_sampling_rate=workflow.get("review_sampling_rate", 0.0),
         aggregation=workflow.get("aggregation", "majority"),
+        consensus=settings_of(workflow.get("consensus")),
     )
 
 

@@ -1,8 +1,8 @@
+"""Whole-value comparison, as gold scoring uses it."""
+
 from __future__ import annotations
 
-import pytest
-
-from annotary.core.consensus import gold_matches, majority_consensus, value_key
+from annotary.core.consensus import gold_matches, value_key
 from annotary.core.schema.fields import AnnotationSchema
 
 SCHEMA = AnnotationSchema.model_validate(
@@ -25,31 +25,6 @@ def test_value_keys_ignore_order_where_order_means_nothing() -> None:
     assert value_key(ents, one) == value_key(ents, list(reversed(one)))
     assert value_key(ents, one) == value_key(ents, {"spans": one, "relations": []})
     assert value_key(ents, one) != value_key(ents, one[:1])
-
-
-def test_majority_with_first_submitted_tie_rule() -> None:
-    consensus = majority_consensus(
-        SCHEMA,
-        [
-            {"s": "b", "why": "first"},
-            {"s": "a", "why": "second"},
-            {"s": "a", "tags": ["x"], "why": "third"},
-            {"s": "b"},
-        ],
-    )
-    assert consensus.payload["s"] == "b"  # 2-2 tie: b was submitted first
-    assert consensus.per_field == {"s": 0.5, "tags": 0.75, "ents": 1.0}
-    assert consensus.agreement == 0.5
-    assert consensus.payload["why"] == "first"  # the first annotation matching the majority
-
-
-def test_only_free_text_has_no_agreement() -> None:
-    schema = AnnotationSchema.model_validate({"fields": [{"name": "t", "kind": "text"}]})
-    consensus = majority_consensus(schema, [{"t": "one"}, {"t": "two"}])
-    assert consensus.agreement is None
-    assert consensus.payload == {"t": "one"}
-    with pytest.raises(ValueError, match="at least one"):
-        majority_consensus(schema, [])
 
 
 def test_gold_matches_per_field_skips_text() -> None:

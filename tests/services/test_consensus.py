@@ -1,0 +1,277 @@
+"""Consensus per field kind, through the real queue: three annotators take the item
+with `next task` and submit; the item is finalized or goes to adjudication."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from annotary.core.ingest.mapping import ImportOptions
+from annotary.core.project import parse_project
+from annotary.services.identity.access import Actor
+from annotary.services.identity.users import NewUser, add_user
+from annotary.services.imports import import_items
+from annotary.services.projects import create_project
+from annotary.services.queue.review import adjudicate, next_case
+from annotary.services.queue.serving import next_task, submit_annotation
+from annotary.storage.db import Database, read_session
+from annotary.storage.models import FinalLabel, Item
+from tests.services.queue_world import FixedDraw
+
+NO_GOLD = FixedDraw(0.99)
+ANNOTATORS = ("ann1", "ann2", "ann3")
+TEXT = "Maria Lopez joined Acme in Paris. Lopez said hello."
+
+
+def project(
+    db: Database,
+    tmp_path: Path,
+    fields: str,
+    workflow: str = "",
+    item: dict[str, Any] | None = None,
+    kind: str = "text",
+) -> dict[str, Actor]:
+    """A project `p` with the given schema fields (YAML), one item and three annotators."""
+    text = (
+        f"name: p\nitem_kind: {kind}\nobjective: {{use_case: other}}\nschema:\n  fields:\n"
+        f"{fields}guidelines: Annotate.\nworkflow:\n  overlap: 3\n{workflow}"
+    )
+    create_project(db, parse_project(text, "p.yaml"))
+    actors = {}
+    for name in (*ANNOTATORS, "rev"):
+        role = "reviewer" if name == "rev" else "annotator"
+        user_id = add_user(db, NewUser(name, None, project="p", role=role))
+        actors[name] = Actor(user_id, name)
+    source = tmp_path / "items.jsonl"
+    source.write_bytes(orjson.dumps(item or {"text": TEXT}) + b"\n")
+    import_items(db, "p", source, ImportOptions())
+    return actors
+
+
+def annotate(db: Database, actors: dict[str, Actor], answers: list[dict[str, Any]]) -> str:
+    """Each annotator submits their answer; the item's status after the last one."""
+    status = ""
+    for name, answer in zip(ANNOTATORS, answers, strict=True):
+        task = next_task(db, actors[name], "p", NO_GOLD)
+        assert task is not None
+        status = submit_annotation(db, actors[name], task.lease_id, answer).item_status
+    with read_session(db.sessions) as session:
+        stored = session.scalars(select(Item.status)).one()
+    assert stored == status
+    return status
+
+
+def final_label(db: Database) -> FinalLabel:
+    with read_session(db.sessions) as session:
+        return session.scalars(select(FinalLabel)).one()
+
+
+def spans(*keys: tuple[int, int, str]) -> list[dict[str, Any]]:
+    return [{"start": s, "end": e, "label": label} for s, e, label in keys]
+
+
+MARIA, ACME, PARIS, LOPEZ = (0, 11, "PER"), (19, 23, "ORG"), (27, 32, "LOC"), (34, 39, "PER")
+NER = "    - {name: entities, kind: spans, labels: [PER, ORG, LOC]}\n"
+
+
+def test_ner_one_boundary_off_is_finalized_with_the_majority_spans(
+    db: Database, tmp_path: Path
+) -> None:
+    actors = project(db, tmp_path, NER, "  agreement_threshold: 0.8\n")
+    status = annotate(
+        db,
+        actors,
+        [
+            {"entities": spans(MARIA, ACME, PARIS, LOPEZ)},
+            {"entities": spans((0, 12, "PER"), ACME, PARIS, LOPEZ)},
+            {"entities": spans(MARIA, ACME, PARIS, LOPEZ)},
+        ],
+    )
+    assert status == "finalized"
+    final = final_label(db)
+    assert final.payload == {"entities": spans(MARIA, ACME, PARIS, LOPEZ)}
+    assert final.method == "majority"
+    assert final.agreement == pytest.approx(5 / 6)
+    record = final.fields["entities"]
+    assert (record["method"], record["measure"], record["threshold"]) == (
+        "token_vote",
+        "span_f1_exact",
+        0.8,
+    )
+    assert record["agreement"] == pytest.approx(5 / 6)
+    assert record["confidence"] == pytest.approx(final.confidence)
+
+
+def test_ner_spans_only_one_annotator_marked_do_not_pass(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, NER, "  agreement_threshold: 0.5\n")
+    annotate(
+        db,
+        actors,
+        [
+            {"entities": spans(MARIA, ACME)},
+            {"entities": spans(MARIA, ACME, PARIS)},
+            {"entities": spans(MARIA, ACME)},
+        ],
+    )
+    assert final_label(db).payload == {"entities": spans(MARIA, ACME)}
+
+
+RATINGS = "    - {name: quality, kind: rating, min: 1, max: 5}\n"
+
+
+def test_ratings_3_4_4_are_finalized_with_the_median(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, RATINGS, "  agreement_threshold: 0.9\n")
+    assert annotate(db, actors, [{"quality": 3}, {"quality": 4}, {"quality": 4}]) == "finalized"
+    final = final_label(db)
+    assert final.payload == {"quality": 4}
+    assert final.fields["quality"]["method"] == "median"
+    assert final.fields["quality"]["agreement"] == 1.0
+
+
+def test_ratings_with_a_tolerance_of_zero_need_the_exact_median(
+    db: Database, tmp_path: Path
+) -> None:
+    workflow = "  agreement_threshold: 0.9\n  consensus: {quality: {tolerance: 0}}\n"
+    actors = project(db, tmp_path, RATINGS, workflow)
+    assert annotate(db, actors, [{"quality": 3}, {"quality": 4}, {"quality": 4}]) == (
+        "adjudication"
+    )
+
+
+PROMPT = {"prompt": "Which is better?", "responses": ["one", "two", "three"]}
+RANKING = "    - {name: order, kind: ranking}\n"
+
+
+@pytest.mark.parametrize("method", ["borda", "bradley_terry"])
+def test_rankings_are_finalized_by_kendall_w(db: Database, tmp_path: Path, method: str) -> None:
+    workflow = f"  agreement_threshold: 0.7\n  consensus: {{order: {{method: {method}}}}}\n"
+    actors = project(db, tmp_path, RANKING, workflow, PROMPT, "prompt_responses")
+    answers = [{"order": [0, 1, 2]}, {"order": [0, 1, 2]}, {"order": [1, 0, 2]}]
+    status = annotate(db, actors, answers)
+    assert status == "finalized"
+    final = final_label(db)
+    assert final.payload == {"order": [0, 1, 2]}
+    assert final.fields["order"]["method"] == method
+    assert final.fields["order"]["measure"] == "kendall_w"
+    assert final.fields["order"]["agreement"] == pytest.approx(7 / 9)
+
+
+PAIR = {"prompt": "Which is better?", "responses": ["one", "two"]}
+PREFERENCE = (
+    "    - {name: choice, kind: preference, strengths: [slightly, clearly, much], "
+    "require_strength: true}\n"
+)
+
+
+def test_preference_votes_on_the_choice_and_ties_count(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, PREFERENCE, "", PAIR, "prompt_responses")
+    status = annotate(
+        db,
+        actors,
+        [
+            {"choice": {"choice": "a", "strength": "much"}},
+            {"choice": {"choice": "tie"}},
+            {"choice": {"choice": "a", "strength": "clearly"}},
+        ],
+    )
+    assert status == "finalized"
+    final = final_label(db)
+    assert final.payload == {"choice": {"choice": "a", "strength": "clearly"}}
+    assert final.fields["choice"]["agreement"] == pytest.approx(2 / 3)
+
+
+def test_preference_ties_win_like_any_choice(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, PREFERENCE, "", PAIR, "prompt_responses")
+    answers = [
+        {"choice": {"choice": "tie"}},
+        {"choice": {"choice": "b", "strength": "slightly"}},
+        {"choice": {"choice": "tie"}},
+    ]
+    assert annotate(db, actors, answers) == "finalized"
+    assert final_label(db).payload == {"choice": {"choice": "tie"}}
+
+
+HARM = (
+    "    - {name: harm, kind: labels, hierarchical: true, min_count: 1, labels: "
+    "[safe, toxicity/insult, toxicity/threat, hate/slur]}\n"
+)
+
+
+def test_hierarchical_labels_agree_on_the_levels_most_chose(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, HARM)
+    status = annotate(
+        db,
+        actors,
+        [
+            {"harm": ["toxicity/insult"]},
+            {"harm": ["toxicity/threat"]},
+            {"harm": ["toxicity/insult", "hate/slur"]},
+        ],
+    )
+    assert status == "finalized"
+    final = final_label(db)
+    assert final.payload == {"harm": ["toxicity/insult"]}
+    assert final.fields["harm"]["agreement"] == pytest.approx(2 / 3)
+
+
+LABEL_AND_NOTE = (
+    "    - {name: sentiment, kind: label, labels: [positive, negative]}\n"
+    "    - {name: note, kind: text, required: false}\n"
+)
+
+
+def test_free_text_goes_to_a_reviewer_who_sees_the_candidates(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, LABEL_AND_NOTE)
+    answers = [
+        {"sentiment": "negative", "note": "The parcel came late."},
+        {"sentiment": "negative"},
+        {"sentiment": "negative", "note": "Late delivery, rude courier."},
+    ]
+    assert annotate(db, actors, answers) == "adjudication"
+    case = next_case(db, actors["rev"], "p", "adjudication")
+    assert case is not None and case.suggestion is not None
+    suggestion = case.suggestion
+    assert suggestion["payload"] == {"sentiment": "negative", "note": "The parcel came late."}
+    assert [(t["annotator"], t["text"]) for t in suggestion["texts"]["note"]] == [
+        ("ann1", "The parcel came late."),
+        ("ann3", "Late delivery, rude courier."),
+    ]
+    assert suggestion["fields"]["note"]["passed"] is False
+    assert suggestion["fields"]["sentiment"]["passed"] is True
+    edited = {"sentiment": "negative", "note": "Late delivery."}
+    adjudicate(db, actors["rev"], "p", case.item_id, edited, "merged the two")
+    assert final_label(db).payload == edited
+
+
+def test_omitted_free_text_does_not_hold_the_item_back(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, LABEL_AND_NOTE, "  consensus: {note: {method: omit}}\n")
+    answers = [
+        {"sentiment": "negative", "note": "late"},
+        {"sentiment": "negative"},
+        {"sentiment": "positive", "note": "fine"},
+    ]
+    assert annotate(db, actors, answers) == "finalized"
+    final = final_label(db)
+    assert final.payload == {"sentiment": "negative"}
+    assert final.fields["note"]["method"] == "omit"
+    assert final.agreement == pytest.approx(2 / 3)
+
+
+def test_every_field_needs_its_own_threshold(db: Database, tmp_path: Path) -> None:
+    fields = "    - {name: sentiment, kind: label, labels: [positive, negative]}\n" + RATINGS
+    workflow = "  agreement_threshold: 0.6\n  consensus: {quality: {threshold: 1.0}}\n"
+    actors = project(db, tmp_path, fields, workflow)
+    answers = [
+        {"sentiment": "positive", "quality": 2},
+        {"sentiment": "positive", "quality": 4},
+        {"sentiment": "negative", "quality": 4},
+    ]
+    assert annotate(db, actors, answers) == "adjudication"
+    case = next_case(db, actors["rev"], "p", "adjudication")
+    assert case is not None and case.suggestion is not None
+    assert case.suggestion["fields"]["quality"]["agreement"] == pytest.approx(2 / 3)
+    assert case.suggestion["fields"]["quality"]["passed"] is False

@@ -75,6 +75,19 @@ def test_dawid_skene_relabels_machine_labels_only(db: Database, tmp_path: Path) 
         assert final.method == "dawid_skene"
         assert final.payload["sentiment"] == LABELS[int(expected.labels_[position])]
         assert final.confidence is not None and 0 < final.confidence <= 1
+        # The per-field record follows the new label: its share of the item's annotations.
+        given = [label for item, _, label in rows if item == item_id]
+        share = given.count(final.payload["sentiment"]) / len(given)
+        assert final.fields == {
+            "sentiment": {
+                "method": "dawid_skene",
+                "measure": "share",
+                "agreement": pytest.approx(share),
+                "confidence": pytest.approx(final.confidence),
+                "threshold": 0.66,
+            }
+        }
+        assert final.agreement == pytest.approx(share)
     hits = [
         finals[item.id].payload["sentiment"] == LABELS[int(true)]
         for item, true in zip(items[1:], truth[1:], strict=True)
@@ -134,3 +147,45 @@ def test_queue_labels_with_the_last_dawid_skene_fit(db: Database, tmp_path: Path
     assert final.confidence is not None and final.confidence > 0.7
     assert final.fields["sentiment"]["method"] == "dawid_skene"
     assert final.fields["sentiment"]["confidence"] == pytest.approx(final.confidence)
+
+
+def test_refit_keeps_the_other_fields_records_and_pinned_fields(
+    db: Database, tmp_path: Path
+) -> None:
+    from tests.services.consensus_world import annotate, final_label, project
+
+    fields = (
+        "    - {name: sentiment, kind: label, labels: [positive, neutral, negative]}\n"
+        "    - {name: urgency, kind: label, labels: [low, high]}\n"
+        "    - {name: quality, kind: rating, min: 1, max: 5}\n"
+    )
+    workflow = "  aggregation: dawid_skene\n  consensus: {urgency: {method: majority}}\n"
+    actors = project(db, tmp_path, fields, workflow)
+    answers = [
+        {"sentiment": "positive", "urgency": "low", "quality": 2},
+        {"sentiment": "positive", "urgency": "low", "quality": 3},
+        {"sentiment": "negative", "urgency": "high", "quality": 4},
+    ]
+    assert annotate(db, actors, answers) == "finalized"
+    before = final_label(db)
+    assert before.method == "majority"  # no fit yet: Dawid-Skene fields vote by majority
+    assert before.fields["sentiment"]["method"] == "majority"
+
+    report = aggregate_project(db, "p")
+
+    assert report.fields == ["sentiment"]  # urgency is pinned to the majority vote
+    after = final_label(db)
+    assert after.method == "dawid_skene"
+    assert after.fields["sentiment"]["method"] == "dawid_skene"
+    assert after.fields["sentiment"]["agreement"] == pytest.approx(
+        [a["sentiment"] for a in answers].count(after.payload["sentiment"]) / 3
+    )
+    assert after.fields["urgency"] == before.fields["urgency"]
+    assert after.fields["quality"] == before.fields["quality"]
+    assert after.payload["quality"] == 3
+    assert after.confidence == pytest.approx(
+        min(entry["confidence"] for entry in after.fields.values())
+    )
+    assert after.agreement == pytest.approx(
+        min(entry["agreement"] for entry in after.fields.values())
+    )

@@ -4,75 +4,12 @@ with `next task` and submit; the item is finalized or goes to adjudication."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
-from sqlalchemy import select
 
-from annotary.core.ingest.mapping import ImportOptions
-from annotary.core.project import parse_project
-from annotary.services.identity.access import Actor
-from annotary.services.identity.users import NewUser, add_user
-from annotary.services.imports import import_items
-from annotary.services.projects import create_project
 from annotary.services.queue.review import adjudicate, next_case
-from annotary.services.queue.serving import next_task, submit_annotation
-from annotary.storage.db import Database, read_session
-from annotary.storage.models import FinalLabel, Item
-from tests.services.queue_world import FixedDraw
-
-NO_GOLD = FixedDraw(0.99)
-ANNOTATORS = ("ann1", "ann2", "ann3")
-TEXT = "Maria Lopez joined Acme in Paris. Lopez said hello."
-
-
-def project(
-    db: Database,
-    tmp_path: Path,
-    fields: str,
-    workflow: str = "",
-    item: dict[str, Any] | None = None,
-    kind: str = "text",
-) -> dict[str, Actor]:
-    """A project `p` with the given schema fields (YAML), one item and three annotators."""
-    text = (
-        f"name: p\nitem_kind: {kind}\nobjective: {{use_case: other}}\nschema:\n  fields:\n"
-        f"{fields}guidelines: Annotate.\nworkflow:\n  overlap: 3\n{workflow}"
-    )
-    create_project(db, parse_project(text, "p.yaml"))
-    actors = {}
-    for name in (*ANNOTATORS, "rev"):
-        role = "reviewer" if name == "rev" else "annotator"
-        user_id = add_user(db, NewUser(name, None, project="p", role=role))
-        actors[name] = Actor(user_id, name)
-    source = tmp_path / "items.jsonl"
-    source.write_bytes(orjson.dumps(item or {"text": TEXT}) + b"\n")
-    import_items(db, "p", source, ImportOptions())
-    return actors
-
-
-def annotate(db: Database, actors: dict[str, Actor], answers: list[dict[str, Any]]) -> str:
-    """Each annotator submits their answer; the item's status after the last one."""
-    status = ""
-    for name, answer in zip(ANNOTATORS, answers, strict=True):
-        task = next_task(db, actors[name], "p", NO_GOLD)
-        assert task is not None
-        status = submit_annotation(db, actors[name], task.lease_id, answer).item_status
-    with read_session(db.sessions) as session:
-        stored = session.scalars(select(Item.status)).one()
-    assert stored == status
-    return status
-
-
-def final_label(db: Database) -> FinalLabel:
-    with read_session(db.sessions) as session:
-        return session.scalars(select(FinalLabel)).one()
-
-
-def spans(*keys: tuple[int, int, str]) -> list[dict[str, Any]]:
-    return [{"start": s, "end": e, "label": label} for s, e, label in keys]
-
+from annotary.storage.db import Database
+from tests.services.consensus_world import annotate, final_label, project, spans
 
 MARIA, ACME, PARIS, LOPEZ = (0, 11, "PER"), (19, 23, "ORG"), (27, 32, "LOC"), (34, 39, "PER")
 NER = "    - {name: entities, kind: spans, labels: [PER, ORG, LOC]}\n"
@@ -107,17 +44,20 @@ def test_ner_one_boundary_off_is_finalized_with_the_majority_spans(
 
 
 def test_ner_spans_only_one_annotator_marked_do_not_pass(db: Database, tmp_path: Path) -> None:
-    actors = project(db, tmp_path, NER, "  agreement_threshold: 0.5\n")
-    annotate(
+    actors = project(db, tmp_path, NER, "  agreement_threshold: 0.7\n")
+    status = annotate(
         db,
         actors,
         [
             {"entities": spans(MARIA, ACME)},
             {"entities": spans(MARIA, ACME, PARIS)},
-            {"entities": spans(MARIA, ACME)},
+            {"entities": spans(MARIA, ACME, LOPEZ)},
         ],
     )
-    assert final_label(db).payload == {"entities": spans(MARIA, ACME)}
+    assert status == "finalized"  # F1 pairs 4/5, 4/5, 2/3: mean 0.756
+    final = final_label(db)
+    assert final.payload == {"entities": spans(MARIA, ACME)}
+    assert final.agreement == pytest.approx((0.8 + 0.8 + 2 / 3) / 3)
 
 
 RATINGS = "    - {name: quality, kind: rating, min: 1, max: 5}\n"
@@ -192,7 +132,15 @@ def test_preference_ties_win_like_any_choice(db: Database, tmp_path: Path) -> No
         {"choice": {"choice": "tie"}},
     ]
     assert annotate(db, actors, answers) == "finalized"
-    assert final_label(db).payload == {"choice": {"choice": "tie"}}
+    final = final_label(db)
+    assert final.payload == {"choice": {"choice": "tie"}}
+    assert final.fields["choice"] == {
+        "method": "majority",
+        "measure": "share",
+        "agreement": pytest.approx(2 / 3),
+        "confidence": pytest.approx(2 / 3),
+        "threshold": 0.66,
+    }
 
 
 HARM = (

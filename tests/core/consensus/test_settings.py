@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from annotary.core.consensus import FieldRule, FieldSetting, field_rules, settings_of
+from annotary.core.consensus import KIND_METHODS, FieldRule, FieldSetting, field_rules, settings_of
 from annotary.core.project import parse_project
 from annotary.errors import Invalid
 
@@ -136,3 +139,31 @@ def test_settings_of_a_stored_definition() -> None:
     stored = {"quality": {"method": "median", "threshold": None, "tolerance": 2.0}}
     assert settings_of(stored) == {"quality": FieldSetting("median", None, 2.0)}
     assert settings_of(None) == {}
+
+
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+SECTION = README.split("### Consensus per field kind", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_table_names_every_kind_with_its_methods() -> None:
+    rows = [line for line in SECTION.splitlines() if line.startswith("| `")]
+    documented = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        kind = cells[0].strip("`")
+        documented[kind] = re.findall(r"`([a-z_]+)`", cells[1].split(":", 1)[-1])
+    assert documented == {kind: list(methods) for kind, methods in KIND_METHODS.items()}
+
+
+def test_readme_example_is_a_valid_workflow() -> None:
+    example = SECTION.split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = (
+        "name: example\nobjective: {use_case: other}\nschema:\n  fields:\n"
+        "    - {name: entities, kind: spans, labels: [PER]}\n"
+        "    - {name: helpfulness, kind: rating, min: 1, max: 5}\n"
+        "    - {name: order, kind: ranking}\n"
+        "    - {name: rationale, kind: text, required: false}\n"
+        "guidelines: x\n" + example
+    )
+    workflow = parse_project(text, "example.yaml").workflow
+    assert set(workflow.consensus) == {"entities", "helpfulness", "order", "rationale"}

@@ -18,7 +18,7 @@ from annotary.core.consensus.choices import (
 )
 from annotary.core.consensus.outcome import FieldOutcome, ItemConsensus, UnitResult, Voters
 from annotary.core.consensus.rankings import rankings_consensus
-from annotary.core.consensus.ratings import ratings_consensus
+from annotary.core.consensus.ratings import ratings_consensus, ratings_consensus_many
 from annotary.core.consensus.settings import MEASURES, FieldRule
 from annotary.core.consensus.spans import spans_consensus
 from annotary.core.schema.fields import (
@@ -54,11 +54,28 @@ def item_consensus(
     """
     if not payloads:
         raise ValueError("consensus needs at least one annotation")
+    units = {
+        spec.name: _split_turns(spec, [p.get(spec.name) for p in payloads])
+        for spec in schema.fields
+    }
+    rated = [spec for spec in schema.fields if isinstance(spec, RatingField)]
+    results = dict(
+        zip(
+            [spec.name for spec in rated],
+            ratings_consensus_many(
+                [(spec, rules[spec.name].tolerance, units[spec.name][1]) for spec in rated]
+            ),
+            strict=True,
+        )
+    )
     outcomes: dict[str, FieldOutcome] = {}
     payload: dict[str, Any] = {}
     for spec in schema.fields:
         rule = rules[spec.name]
-        outcome = _field(spec, rule, [p.get(spec.name) for p in payloads], voters)
+        turns, field_units = units[spec.name]
+        if spec.name not in results:
+            results[spec.name] = _units(spec, rule, field_units, voters) if field_units else []
+        outcome = _outcome(spec, rule, turns, results[spec.name])
         outcomes[spec.name] = outcome
         if outcome.value is not None:
             payload[spec.name] = outcome.value
@@ -73,16 +90,21 @@ def item_consensus(
     return ItemConsensus(payload, outcomes, problems)
 
 
-def _field(spec: AnyField, rule: FieldRule, values: list[Any], voters: Voters) -> FieldOutcome:
-    if spec.per_turn:
-        turns = sorted(
-            {str(k) for v in values if isinstance(v, dict) for k in v},
-            key=lambda k: (len(k), k),  # turn indices: '2' before '10'
-        )
-        units = [[v.get(turn) if isinstance(v, dict) else None for v in values] for turn in turns]
-    else:
-        turns, units = [], [values]
-    results = _units(spec, rule, units, voters) if units else []
+def _split_turns(spec: AnyField, values: list[Any]) -> tuple[list[str], list[list[Any]]]:
+    """The units of a field: one of all its values, or one per turn of a per-turn field."""
+    if not spec.per_turn:
+        return [], [values]
+    turns = sorted(
+        {str(k) for v in values if isinstance(v, dict) for k in v},
+        key=lambda k: (len(k), k),  # turn indices: '2' before '10'
+    )
+    return turns, [[v.get(turn) if isinstance(v, dict) else None for v in values] for turn in turns]
+
+
+def _outcome(
+    spec: AnyField, rule: FieldRule, turns: list[str], results: list[UnitResult]
+) -> FieldOutcome:
+    """A field's outcome from its units' results (the smallest agreement over turns)."""
     if spec.per_turn:
         by_turn = {t: r.value for t, r in zip(turns, results, strict=True) if r.value is not None}
         value: Any = by_turn or None
@@ -111,7 +133,7 @@ def _units(
     if isinstance(spec, SpansField):
         return spans_consensus(spec, units)
     if isinstance(spec, RatingField):
-        return ratings_consensus(spec, rule.tolerance, units)
+        return ratings_consensus(spec, rule.tolerance, units)  # (item_consensus batches these)
     if isinstance(spec, RankingField):
         return rankings_consensus(spec, rule.method, units)
     if isinstance(spec, TextField):

@@ -34,13 +34,29 @@ _SLACK = 1e-9
 def ratings_consensus(
     spec: RatingField, tolerance: float, units: Sequence[Sequence[Any]]
 ) -> list[UnitResult]:
-    """The consensus of each unit's ratings (one unit per item, or per turn), in one fit.
+    """The consensus of each unit's ratings (one unit per item, or per turn).
 
     >>> from annotary.core.schema.fields import RatingField
     >>> f = RatingField(name="r", kind="rating", min=1, max=5)
     >>> [(r.value, round(r.agreement, 3)) for r in ratings_consensus(f, 1, [[3, 4, 4], [2, 4, 4]])]
     [(4, 1.0), (4, 0.667)]
     """
+    return ratings_consensus_many([(spec, tolerance, units)])[0]
+
+
+def ratings_consensus_many(
+    fields: Sequence[tuple[RatingField, float, Sequence[Sequence[Any]]]],
+) -> list[list[UnitResult]]:
+    """`ratings_consensus` of several fields at once: one median fit for all their units.
+
+    >>> from annotary.core.schema.fields import RatingField
+    >>> a = RatingField(name="a", kind="rating", min=1, max=5)
+    >>> b = RatingField(name="b", kind="rating", min=0, max=1, step=0.5, scale="interval")
+    >>> both = ratings_consensus_many([(a, 1, [[1, 2, 5]]), (b, 0, [[0, 1, 1]])])
+    >>> [[r.value for r in results] for results in both]
+    [[2], [1]]
+    """
+    units = [unit for _, _, field_units in fields for unit in field_units]
     given = [[v for v in unit if is_number(v)] for unit in units]
     scale = sorted({float(v) for ratings in given for v in ratings})
     code = {value: k for k, value in enumerate(scale)}
@@ -58,15 +74,27 @@ def ratings_consensus(
             len(scale),
         )
         medians = fit.labels_
-    reach = tolerance * step_size(spec) + _SLACK * max(1.0, spec.max - spec.min)
-    results = []
-    for unit, ratings, median_code in zip(units, given, medians, strict=True):
-        if 2 * (len(unit) - len(ratings)) > len(unit) or median_code < 0:
-            left_out = (len(unit) - len(ratings)) / len(unit)
-            results.append(UnitResult(None, left_out, left_out))
-            continue
-        median = scale[int(median_code)]
-        value = next(v for v in ratings if float(v) == median)
-        share = sum(abs(float(v) - median) <= reach for v in ratings) / len(unit)
-        results.append(UnitResult(value, share, share))
-    return results
+    out: list[list[UnitResult]] = []
+    position = 0
+    for spec, tolerance, field_units in fields:
+        reach = tolerance * step_size(spec) + _SLACK * max(1.0, spec.max - spec.min)
+        results = []
+        for unit in field_units:
+            ratings, median_code = given[position], int(medians[position])
+            position += 1
+            results.append(
+                _result(unit, ratings, scale[median_code] if median_code >= 0 else None, reach)
+            )
+        out.append(results)
+    return out
+
+
+def _result(
+    unit: Sequence[Any], ratings: list[Any], median: float | None, reach: float
+) -> UnitResult:
+    left_out = (len(unit) - len(ratings)) / len(unit)
+    if median is None or 2 * (len(unit) - len(ratings)) > len(unit):
+        return UnitResult(None, left_out, left_out)
+    value = next(v for v in ratings if float(v) == median)
+    share = sum(abs(float(v) - median) <= reach for v in ratings) / len(unit)
+    return UnitResult(value, share, share)

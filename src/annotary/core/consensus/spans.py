@@ -6,7 +6,8 @@ keeps a label when more than half of the item's annotators put that label
 there, so a span only a minority marked does not pass, and boundaries that
 differ by a character still give the majority's span. A run of one label is
 cut where more than half of the annotators end a span and start the next (two
-abutting entities stay two). Each aggregate span
+abutting entities stay two). Where every annotator gave the same spans, those
+are the consensus as given. Each aggregate span
 takes its `normalized` value and the relations between spans from the
 annotators whose span matches it exactly (same start, end and label): a value
 or relation is kept when more than half of those annotators give it. A
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from itertools import combinations, pairwise
 from typing import Any
 
-from annotary.core.aggregation import AggregatedSpan, TokenVote
+from annotary.core.aggregation import TokenVote
 from annotary.core.consensus.outcome import UnitResult
 from annotary.core.schema.fields import SpansField
 
@@ -59,14 +60,17 @@ def spans_consensus(spec: SpansField, units: Sequence[Sequence[Any]]) -> list[Un
     labels = spec.label_names()
     code = {label: k for k, label in enumerate(labels)}
     marked = [[_parse(value, code) for value in unit] for unit in units]
+    # Where every annotator gave the same spans, those are the consensus (no vote needed).
+    same = [all(m.spans.keys() == unit[0].spans.keys() for m in unit) for unit in marked]
     rows = [
-        (unit, annotator, start, end, code[label])
-        for unit, unit_marks in enumerate(marked)
+        (index, annotator, start, end, code[label])
+        for index, unit_marks in enumerate(marked)
+        if not same[index]
         for annotator, marks in enumerate(unit_marks)
         for (start, end, label) in marks.spans
     ]
-    aggregate: list[list[AggregatedSpan]] = [[] for _ in units]
-    confidence: list[float] = [float("nan")] * len(units)
+    voted: list[list[SpanKey]] = [sorted(unit[0].spans) if unit else [] for unit in marked]
+    confidence = [1.0] * len(units)
     if rows:
         vote = TokenVote().fit(
             [r[0] for r in rows],
@@ -78,11 +82,13 @@ def spans_consensus(spec: SpansField, units: Sequence[Sequence[Any]]) -> list[Un
             len(labels),
             annotators_per_item=[len(unit) for unit in units],
         )
-        aggregate = vote.labels_
-        confidence = [float(c) for c in vote.confidence_]
+        for index, spans in enumerate(vote.labels_):
+            if not same[index]:
+                keys = [(s.start, s.end, labels[s.label]) for s in spans]
+                voted[index] = _split(keys, marked[index])
+                confidence[index] = float(vote.confidence_[index])
     results = []
-    for unit, unit_marks, spans, share in zip(units, marked, aggregate, confidence, strict=True):
-        keys = _split([(s.start, s.end, labels[s.label]) for s in spans], unit_marks)
+    for unit, unit_marks, keys, share in zip(units, marked, voted, confidence, strict=True):
         value = _value(spec, keys, unit_marks)
         agreement = mean_pairwise_f1([set(m.spans) for m in unit_marks])
         if not keys:

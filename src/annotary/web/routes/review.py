@@ -22,14 +22,39 @@ QUEUES: dict[str, review.SeniorQueue] = {
 
 
 class CaseOut(BaseModel):
-    """An item with every annotation, its flags, the majority suggestion and any final label."""
+    """An item with every annotation, its flags, the suggested consensus and any final label.
 
-    item: dict[str, Any]
-    annotations: list[dict[str, Any]]
+    The consensus combines each field with its kind's aggregator: the project's
+    vote for label, labels and preference fields; a token vote for spans; the
+    lower median for ratings; Borda or Bradley-Terry for rankings. Free text is
+    never combined: a reviewer picks one annotation's text or edits it.
+    """
+
+    item: dict[str, Any] = Field(description="id, status, kind, content and metadata")
+    annotations: list[dict[str, Any]] = Field(
+        description="every annotation, oldest first, with its id, annotator and payload"
+    )
     flags: list[dict[str, Any]]
-    suggestion: dict[str, Any] | None
-    agreement: float | None
-    final: dict[str, Any] | None
+    suggestion: dict[str, Any] | None = Field(
+        description=(
+            "the consensus as a starting point (null without annotations): `payload` (a "
+            "complete answer; a free-text field awaiting review holds its first answer), "
+            "`fields` (per field: method, measure, agreement, confidence, threshold, passed), "
+            "`texts` (per free-text field awaiting review: annotation_id, annotator, turn for "
+            "per-turn fields, text) and `problems` (why the combined answer is not a valid "
+            "annotation)"
+        )
+    )
+    agreement: float | None = Field(
+        description="the smallest agreement over the compared fields (each in its own measure)"
+    )
+    final: dict[str, Any] | None = Field(
+        description=(
+            "the final label, if any: payload, method, reason, agreement, confidence and "
+            "`fields` (per field: method, measure, agreement, confidence, threshold; empty "
+            "for a human decision)"
+        )
+    )
 
 
 class DecisionIn(BaseModel):
@@ -109,7 +134,8 @@ def adjudicate(
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),
 ) -> Response:
-    """Record the final answer of an item in adjudication, with a reason."""
+    """Record the final answer of an item in adjudication, with a reason: a whole
+    annotation, e.g. the suggestion with one candidate's text as it is or edited."""
     review.adjudicate(db, actor, name, item_id, body.payload, body.reason)
     return Response(status_code=204)
 

@@ -120,6 +120,8 @@ def labels_consensus(
     labels. Agreement is the smallest share of annotations agreeing with the
     decision (having an included label, or not having an excluded one) over
     every label anyone chose; in a taxonomy that is the worst taxonomy level.
+    An ancestor that more than half chose explicitly, besides its child, stays
+    in the result: it keeps what most annotators wrote.
 
     >>> from annotary.core.schema.fields import LabelsField
     >>> f = LabelsField(name="h", kind="labels", labels=["a/b", "a/c"], hierarchical=True)
@@ -128,35 +130,46 @@ def labels_consensus(
     (['a/b'], 0.667)
     """
     weights = list(_usable(weights_for(method, voters), len(values)))
-    total = sum(weights)
     chosen = [set(_expanded(spec, v)) for v in values]
+    explicit = [set(_expanded(spec, v, ancestors=False)) for v in values]
     order = [label for label in spec.taxonomy_nodes() if any(label in c for c in chosen)]
     order += sorted({label for c in chosen for label in c} - set(order))
     included: list[str] = []
     agreement = confidence = 1.0
     for label in order:
         having = [label in c for c in chosen]
-        weighted = sum(w for w, h in zip(weights, having, strict=True) if h) / total
+        weighted = _share(label, chosen, weights)
         keep = weighted > 0.5
         if keep:
             included.append(label)
         agreeing = sum(h == keep for h in having) / len(values)
         agreement = min(agreement, agreeing)
         confidence = min(confidence, weighted if keep else 1.0 - weighted)
-    specific = [label for label in included if not any(o.startswith(label + "/") for o in included)]
+    specific = [
+        label
+        for label in included
+        if not any(o.startswith(label + "/") for o in included)
+        or _share(label, explicit, weights) > 0.5  # an ancestor most chose in its own right
+    ]
     present = sum(v is not None for v in values)
     if specific or 2 * present > len(values):
         return UnitResult(specific, agreement, confidence)
     return UnitResult(None, agreement, confidence)
 
 
-def _expanded(spec: LabelsField, value: Any) -> list[str]:
+def _expanded(spec: LabelsField, value: Any, ancestors: bool = True) -> list[str]:
+    """The labels of a value, with their taxonomy ancestors unless told otherwise."""
     if not isinstance(value, list):
         return []
     labels = [v for v in value if isinstance(v, str)]
-    if not spec.hierarchical:
+    if not spec.hierarchical or not ancestors:
         return labels
     return [node for label in labels for node in with_ancestors(label)]
+
+
+def _share(label: str, chosen: list[set[str]], weights: list[float]) -> float:
+    """Weighted share of the annotations whose choice holds `label`."""
+    return sum(w for w, c in zip(weights, chosen, strict=True) if label in c) / sum(weights)
 
 
 def preference_consensus(

@@ -40,8 +40,13 @@ def item_consensus(
     rules: Mapping[str, FieldRule],
     payloads: Sequence[dict[str, Any]],
     voters: Voters,
+    item: dict[str, Any] | None = None,
 ) -> ItemConsensus:
     """The consensus of one item's annotations (`payloads`, in submission order).
+
+    The combined answer is checked against the schema, with the item's content
+    when given (`item`); without it, the checks that need the item (which turns
+    a per-turn field must cover) are skipped.
 
     >>> from annotary.core.consensus.settings import field_rules
     >>> s = AnnotationSchema.model_validate({"fields": [
@@ -82,12 +87,23 @@ def item_consensus(
     omitted = [name for name, rule in rules.items() if rule.method == "omit"]
     problems = tuple(
         f"{p.path}: {p.reason}"
-        for p in validate_annotation(schema, payload)
-        if not any(
-            p.path == name or p.path.startswith((f"{name}.", f"{name}[")) for name in omitted
-        )
+        for p in validate_annotation(schema, payload, item)
+        if not any(_under(p.path, name) for name in omitted)
+        and (item is not None or not _needs_turns(schema, p.path, p.reason))
     )
     return ItemConsensus(payload, outcomes, problems)
+
+
+def _needs_turns(schema: AnnotationSchema, path: str, reason: str) -> bool:
+    """Whether a problem is about which turns a per-turn field covers: without the
+    item, its turns and their roles are unknown (the annotations were checked with it)."""
+    spec = next((f for f in schema.fields if _under(path, f.name)), None)
+    return spec is not None and spec.per_turn and reason.startswith("is required")
+
+
+def _under(path: str, name: str) -> bool:
+    """Whether an error path points into the field `name`."""
+    return path == name or path.startswith((f"{name}.", f"{name}["))
 
 
 def _split_turns(spec: AnyField, values: list[Any]) -> tuple[list[str], list[list[Any]]]:

@@ -15,11 +15,13 @@ Agreement is Kendall's coefficient of concordance W with the tie correction
 same order, 0 when the rank sums are all equal; two annotators who agree and one
 who reverses three candidates give W = 1/9. When some annotations leave the
 field out, agreement is at most the share that gave a ranking. Confidence is
-the winner's normalised Borda score, or its Bradley-Terry strength.
+the winner's normalised Borda score, or its Bradley-Terry strength (1 with a
+single candidate).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
@@ -77,7 +79,8 @@ def rankings_consensus(
             continue
         value = _order(spec, scores[u], borda.scores_[u])
         agreement = min(concordance(given), len(given) / len(unit))
-        results.append(UnitResult(value, agreement, float(confidence[u])))
+        sure = float(confidence[u])
+        results.append(UnitResult(value, agreement, 1.0 if math.isnan(sure) else sure))
     return results
 
 

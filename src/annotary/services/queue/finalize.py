@@ -61,7 +61,8 @@ def settle(
     for a reviewer unless the field is `omit`ted. The final label records the
     method, agreement and confidence of every field.
     """
-    consensus = consensus_for(conn, rules, project_id, schema, answers)
+    content = item_content(conn, item_id) if any(f.per_turn for f in schema.fields) else None
+    consensus = consensus_for(conn, rules, project_id, schema, answers, content)
     if rules.overlap > 1 and not consensus.agreed:
         return Settlement(ADJUDICATION, None)
     label = {
@@ -82,8 +83,10 @@ def consensus_for(
     project_id: int,
     schema: AnnotationSchema,
     answers: Sequence[tuple[int, dict[str, Any]]],
+    content: dict[str, Any] | None = None,
 ) -> ItemConsensus:
-    """The consensus of an item's annotations under the project's settings.
+    """The consensus of an item's annotations under the project's settings
+    (checked against the item's `content` when given).
 
     `weighted` votes weigh the log-odds of each annotator's gold accuracy;
     `dawid_skene` fields take the posterior under the last project-wide fit
@@ -96,7 +99,15 @@ def consensus_for(
     weights = tuple(_gold_weights(conn, project_id, list(users))) if "weighted" in methods else None
     fits = dawid_skene_fits(conn, project_id) if "dawid_skene" in methods else {}
     voters = Voters(users, weights, fits)
-    return item_consensus(schema, plan, [payload for _, payload in answers], voters)
+    return item_consensus(schema, plan, [payload for _, payload in answers], voters, content)
+
+
+_CONTENT = select(Item.content).where(Item.id == bindparam("item"))
+
+
+def item_content(conn: Connection, item_id: int) -> dict[str, Any]:
+    """The item's content: what a per-turn field's turns are checked against."""
+    return dict(conn.execute(_CONTENT, {"item": item_id}).scalar_one())
 
 
 def store_final_label(conn: Connection, settlement: Settlement) -> None:

@@ -143,7 +143,9 @@ def _case(session: Session, project: Project, item: Item) -> Case:
     schema = current_schema(session, project)
     answers = [(annotation.user_id, annotation.payload) for annotation, _ in rows]
     consensus = (
-        consensus_for(session.connection(), queue_rules(project), project.id, schema, answers)
+        consensus_for(
+            session.connection(), queue_rules(project), project.id, schema, answers, item.content
+        )
         if answers
         else None
     )

@@ -223,3 +223,50 @@ def test_every_field_needs_its_own_threshold(db: Database, tmp_path: Path) -> No
     assert case is not None and case.suggestion is not None
     assert case.suggestion["fields"]["quality"]["agreement"] == pytest.approx(2 / 3)
     assert case.suggestion["fields"]["quality"]["passed"] is False
+
+
+CONVERSATION = {
+    "turns": [
+        {"role": "user", "content": "Hi, where is my parcel?"},
+        {"role": "assistant", "content": "It left the depot today."},
+        {"role": "user", "content": "When will it arrive?"},
+        {"role": "assistant", "content": "Tomorrow before noon."},
+    ]
+}
+PER_TURN = (
+    "    - {name: coherence, kind: rating, min: 1, max: 5, per_turn: true, "
+    "turn_roles: [assistant]}\n"
+    "    - {name: helpfulness, kind: rating, min: 1, max: 5}\n"
+)
+
+
+def test_per_turn_ratings_take_the_median_per_turn(db: Database, tmp_path: Path) -> None:
+    actors = project(
+        db, tmp_path, PER_TURN, "  agreement_threshold: 0.8\n", CONVERSATION, "conversation"
+    )
+    answers = [
+        {"coherence": {"1": 4, "3": 5}, "helpfulness": 3},
+        {"coherence": {"1": 5, "3": 4}, "helpfulness": 4},
+        {"coherence": {"1": 4, "3": 2}, "helpfulness": 4},
+    ]
+    assert annotate(db, actors, answers) == "adjudication"  # turn 3: 2 is 2 steps from 4
+    case = next_case(db, actors["rev"], "p", "adjudication")
+    assert case is not None and case.suggestion is not None
+    assert case.suggestion["payload"] == {"coherence": {"1": 4, "3": 4}, "helpfulness": 4}
+    assert case.suggestion["fields"]["coherence"]["agreement"] == pytest.approx(2 / 3)
+    assert case.suggestion["fields"]["helpfulness"]["passed"] is True
+    assert case.suggestion["problems"] == []
+
+
+def test_per_turn_ratings_within_a_step_are_finalized(db: Database, tmp_path: Path) -> None:
+    actors = project(db, tmp_path, PER_TURN, "", CONVERSATION, "conversation")
+    answers = [
+        {"coherence": {"1": 4, "3": 5}, "helpfulness": 3},
+        {"coherence": {"1": 5, "3": 4}, "helpfulness": 4},
+        {"coherence": {"1": 4, "3": 4}, "helpfulness": 4},
+    ]
+    assert annotate(db, actors, answers) == "finalized"
+    final = final_label(db)
+    assert final.payload == {"coherence": {"1": 4, "3": 4}, "helpfulness": 4}
+    assert final.fields["coherence"]["measure"] == "share_within_tolerance"
+    assert final.agreement == 1.0

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annotary.core.aggregation.refit import ProjectFit, refit_dawid_skene
-from annotary.core.consensus import FieldSetting, field_rules, settings_of
+from annotary.core.consensus import FieldSetting, field_rules
 from annotary.core.schema.fields import AnnotationSchema, LabelField
 from annotary.services.audit import record_event
 from annotary.services.identity.access import MANAGER, Actor, project_for, require_role
 from annotary.services.projects import current_schema, get_project
+from annotary.services.queue.workflow import rules_of
 from annotary.storage.db import Database, write_transaction
 from annotary.storage.models import FinalLabel
 from annotary.storage.qa_store import (
@@ -61,9 +62,8 @@ def aggregate_project(
             require_role(session, actor, project, frozenset({MANAGER}))
             project_id, schema = project.id, current_schema(session, project)
             definition = project.definition
-        workflow = definition.get("workflow", {})
-        settings = settings_of(workflow.get("consensus"))
-        fields = single_choice_fields(schema, settings)
+        rules = rules_of(definition)
+        fields = single_choice_fields(schema, rules.consensus)
         names = [name for name, _ in fields]
         rows = regular_annotations(session, project_id)
         finals = machine_final_labels(session, project_id, MACHINE_METHODS)
@@ -72,15 +72,8 @@ def aggregate_project(
         fit = refit_dawid_skene(rows, fields)
         for field_fit in fit.fits:
             store_annotator_model(session, project_id, field_fit.field, field_fit.params())
-        thresholds = {
-            name: rule.threshold
-            for name, rule in field_rules(
-                schema,
-                workflow.get("aggregation", "majority"),
-                workflow.get("agreement_threshold", 0.66),
-                settings,
-            ).items()
-        }
+        plan = field_rules(schema, rules.aggregation, rules.agreement_threshold, rules.consensus)
+        thresholds = {name: rule.threshold for name, rule in plan.items()}
         relabelled, changed = _relabel(finals, fit, _given(rows, names), thresholds)
         record_event(
             session,

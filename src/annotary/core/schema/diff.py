@@ -190,8 +190,7 @@ def diff_fields(old: AnyField, new: AnyField) -> list[FieldChange]:
     """
     name = new.name
     if old.kind != new.kind:
-        note = "stored values are of the old kind"
-        return [FieldChange(name, "kind", old.kind, new.kind, "breaking", note)]
+        return [FieldChange(name, "kind", old.kind, new.kind, "breaking")]
     before = old.model_dump(mode="json", by_alias=True)
     after = new.model_dump(mode="json", by_alias=True)
     changes: list[FieldChange] = []

@@ -1,0 +1,72 @@
+"""Response bodies of the project version routes (update, diff)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class VersionRefOut(BaseModel):
+    revision: int | None = Field(description="The stored revision; null for the update's result")
+    schema_version: int
+    guideline_version: int
+
+
+class FieldChangeOut(BaseModel):
+    field: str
+    aspect: str = Field(
+        description="`field` (added/removed), `kind`, `labels added`, `labels removed`, "
+        "`label options`, `position` or an option name (`max`, `required`, `when`, ...)"
+    )
+    before: Any
+    after: Any
+    effect: Literal["breaking", "widening", "neutral"] = Field(
+        description="breaking: stored values may no longer validate; widening: they stay "
+        "valid but the choice changed; neutral: wording only"
+    )
+    note: str
+    text: str = Field(description="The change as one readable line")
+
+
+class SettingChangeOut(BaseModel):
+    path: str = Field(description="Dotted path, e.g. `workflow.overlap`")
+    before: Any
+    after: Any
+    text: str
+
+
+class ProjectDiffOut(BaseModel):
+    before: VersionRefOut
+    after: VersionRefOut
+    schema_: list[FieldChangeOut] = Field(alias="schema", serialization_alias="schema")
+    guidelines: list[str] = Field(description="Unified diff lines; empty when unchanged")
+    settings: list[SettingChangeOut]
+
+
+class InvalidValueOut(BaseModel):
+    record: str = Field(description="`annotation`, `gold answer`, `pre-label` or `final label`")
+    record_id: int
+    item_id: int
+    external_id: str | None
+    path: str
+    reason: str
+
+
+class InvalidatedOut(BaseModel):
+    record: str
+    checked: int
+    invalid: int
+    by_field: dict[str, int]
+    examples: list[InvalidValueOut] = Field(description="The first 20 invalid values")
+
+
+class UpdatePlanOut(BaseModel):
+    project: str
+    changed: bool
+    revision: int | None = Field(description="The revision made; null if nothing was applied")
+    new_schema_version: int | None
+    new_guideline_version: int | None
+    diff: ProjectDiffOut
+    invalidates: bool
+    invalidated: list[InvalidatedOut]

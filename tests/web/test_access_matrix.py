@@ -52,6 +52,8 @@ RULES: dict[Route, set[str]] = {
     ("PUT", f"{V1}/projects/{{name}}"): MANAGERS,
     # The schema and guidelines of every revision: what members see of the current one.
     ("GET", f"{V1}/projects/{{name}}/diff"): ADMIN | MEMBERS,
+    ("POST", f"{V1}/projects/{{name}}/rework"): MANAGERS,
+    ("POST", f"{V1}/projects/{{name}}/rework/cancel"): MANAGERS,
     ("GET", f"{V1}/projects/{{name}}/status"): {"admin", "manager", "reviewer", "expert"},
     # Not annotators: the report names peers' gold accuracy and agreement.
     ("GET", f"{V1}/projects/{{name}}/qa"): SENIORS,
@@ -151,6 +153,10 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
         json={"yaml": project_yaml().replace("overlap: 2", "overlap: 3")}
     ),
     ("GET", f"{V1}/projects/{{name}}/diff"): lambda w, r: Call(),
+    ("POST", f"{V1}/projects/{{name}}/rework"): lambda w, r: Call(
+        json={"fields": ["sentiment"], "dry_run": True}
+    ),
+    ("POST", f"{V1}/projects/{{name}}/rework/cancel"): lambda w, r: Call(),
     ("GET", f"{V1}/projects/{{name}}/status"): lambda w, r: Call(),
     ("GET", f"{V1}/projects/{{name}}/qa"): lambda w, r: Call(params=[("window_days", "3")]),
     ("GET", f"{V1}/projects/{{name}}/members"): lambda w, r: Call(),

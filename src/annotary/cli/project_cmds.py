@@ -1,4 +1,4 @@
-"""init, validate, project create / update / diff."""
+"""init, validate, project create / update / diff / rework."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from annotary.cli.common import (
     database_url,
     print_json,
 )
-from annotary.cli.version_render import print_diff, print_plan
+from annotary.cli.version_render import print_diff, print_plan, print_rework
 from annotary.core.project import load_project_file
 from annotary.services.database import open_database
 from annotary.services.project_versions import (
@@ -26,6 +26,7 @@ from annotary.services.project_versions import (
     update_project,
 )
 from annotary.services.projects import create_project
+from annotary.services.rework import cancel_rework, requeue_for_rework
 from annotary.services.scaffold import init_project
 from annotary.templates import TEMPLATE_NAMES
 
@@ -162,3 +163,43 @@ def project_diff(
         print_json(diff.to_dict())
     else:
         print_diff(diff)
+
+
+@project_app.command("rework")
+def project_rework(
+    project: ProjectArg,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="Redo this field (repeatable), also for annotations made under an older "
+            "guideline version only. Default: every field that changed.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be sent.")
+    ] = False,
+    cancel: Annotated[
+        bool, typer.Option("--cancel", help="Close the open rework: items go back as they were.")
+    ] = False,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Send items annotated under an older schema (or guideline) version back to
+    their annotators, for the changed fields only."""
+    database = open_database(database_url(db))
+    try:
+        if cancel:
+            items = cancel_rework(database, project)
+            if json:
+                print_json({"project": project, "cancelled_items": items})
+            else:
+                console.print(f"{items} item(s) of {project!r} taken out of rework")
+            return
+        plan = requeue_for_rework(database, project, fields=field, dry_run=dry_run)
+    finally:
+        database.dispose()
+    if json:
+        print_json(plan.to_dict())
+    else:
+        print_rework(plan)

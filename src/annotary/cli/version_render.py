@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from annotary.core.project_diff import ProjectDiff, UpdatePlan, VersionRef
+from annotary.core.rework import ReworkPlan
 from annotary.core.schema.diff import lines
 
 
@@ -54,3 +55,30 @@ def print_plan(plan: UpdatePlan) -> None:
 def _side(ref: VersionRef) -> str:
     name = f"revision {ref.revision}" if ref.revision is not None else "after the update"
     return f"{name} (schema v{ref.schema_version}, guidelines v{ref.guideline_version})"
+
+
+def print_rework(plan: ReworkPlan) -> None:
+    """What a rework sends back (or would), per field and version, with examples."""
+    target = f"schema v{plan.schema_version}, guidelines v{plan.guideline_version}"
+    fields = ", ".join(f"{name} {count}" for name, count in plan.by_field.items())
+    typer.echo(
+        f"rework of {plan.project!r} under {target}: {plan.items} item(s), "
+        f"{plan.annotations} annotation(s) to redo" + (f" (fields: {fields})" if fields else "")
+    )
+    for version, count in plan.by_version.items():
+        typer.echo(f"  made under {version}: {count}")
+    if plan.dropped:
+        typer.echo(f"  {plan.dropped} annotation(s) not redone: their authors left the project")
+    if plan.skipped:
+        left = ", ".join(f"{reason} {count}" for reason, count in plan.skipped.items())
+        typer.echo(f"  items left alone: {left}")
+    for e in plan.examples:
+        item = f"item {e.item_id}" + (f" ({e.external_id})" if e.external_id else "")
+        typer.echo(
+            f"  {item}: annotation {e.annotation_id} by {e.username} "
+            f"(schema v{e.schema_version}): {', '.join(e.fields)}"
+        )
+    if plan.applied:
+        typer.echo("re-queued: the items wait in status 'rework' for their annotators")
+    else:
+        typer.echo("dry run: nothing changed")

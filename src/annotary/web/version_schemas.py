@@ -1,10 +1,12 @@
-"""Response bodies of the project version routes (update, diff)."""
+"""Bodies of the project version routes (update, diff, rework)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from annotary.web.schemas import Input
 
 
 class VersionRefOut(BaseModel):
@@ -70,3 +72,43 @@ class UpdatePlanOut(BaseModel):
     diff: ProjectDiffOut
     invalidates: bool
     invalidated: list[InvalidatedOut]
+
+
+class ReworkIn(Input):
+    fields: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=200,
+        description="Fields to redo (also for annotations made under an older guideline "
+        "version only); default: every field that changed",
+    )
+    dry_run: bool = Field(default=False, description="Only say what would be sent back")
+
+
+class ReworkExampleOut(BaseModel):
+    item_id: int
+    external_id: str | None
+    annotation_id: int
+    username: str
+    schema_version: int
+    guideline_version: int
+    fields: list[str]
+
+
+class ReworkOut(BaseModel):
+    project: str
+    schema_version: int = Field(description="The version the fields are redone under")
+    guideline_version: int
+    requested: list[str] | None
+    items: int
+    annotations: int
+    by_field: dict[str, int]
+    by_version: dict[str, int]
+    dropped: int = Field(description="Annotations whose authors left the project: not redone")
+    skipped: dict[str, int] = Field(description="Items left alone, by reason")
+    examples: list[ReworkExampleOut]
+    applied: bool
+
+
+class ReworkCancelledOut(BaseModel):
+    project: str
+    cancelled_items: int

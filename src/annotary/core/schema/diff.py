@@ -163,7 +163,7 @@ def diff_schemas(old: AnnotationSchema, new: AnnotationSchema) -> SchemaDiff:
             note = "its stored values are no longer part of the schema"
             changes.append(FieldChange(spec.name, "field", spec.kind, None, "breaking", note))
     changes.extend(_moves(old, new))
-    order = {name: i for i, name in enumerate([*after, *before])}
+    order = {name: i for i, name in enumerate(dict.fromkeys([*after, *before]))}
     changes.sort(key=lambda c: order[c.field])
     return SchemaDiff(old.version, new.version, changes)
 

@@ -1,4 +1,4 @@
-"""Project versions: update a project from its file; diff two revisions."""
+"""Project versions: update a project from its file; diff two revisions; rework."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends, Query
 
 from annotary.services.identity.access import Actor
 from annotary.services.project_versions import diff_revisions, update_project_from_text
+from annotary.services.rework import cancel_rework, requeue_for_rework
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
 from annotary.web.schemas import ERROR_RESPONSES, ErrorOut, NewProjectIn
-from annotary.web.version_schemas import ProjectDiffOut, UpdatePlanOut
+from annotary.web.version_schemas import (
+    ProjectDiffOut,
+    ReworkCancelledOut,
+    ReworkIn,
+    ReworkOut,
+    UpdatePlanOut,
+)
 
 router = APIRouter(tags=["projects"], responses=ERROR_RESPONSES)
 
@@ -64,3 +71,28 @@ def diff(
     """What changed between two revisions of a project (any member): the schema
     field by field, the guidelines as a unified diff, the settings."""
     return diff_revisions(db, name, actor=actor, before=from_revision, after=to_revision).to_dict()
+
+
+@router.post("/projects/{name}/rework", summary="Re-queue for rework", response_model=ReworkOut)
+def rework(
+    name: str,
+    body: ReworkIn,
+    actor: Actor = Depends(current_actor),
+    db: Database = Depends(get_db),
+) -> dict[str, Any]:
+    """Send the items annotated under an older schema version (or, for the named
+    `fields`, an older guideline version) back to their annotators for the changed
+    fields only; they wait in status `rework`. Managers and admins."""
+    plan = requeue_for_rework(db, name, actor=actor, fields=body.fields, dry_run=body.dry_run)
+    return plan.to_dict()
+
+
+@router.post(
+    "/projects/{name}/rework/cancel", summary="Cancel the rework", response_model=ReworkCancelledOut
+)
+def cancel(
+    name: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
+) -> dict[str, Any]:
+    """Close every open rework of the project: its items go back to the status they
+    had, final labels untouched. Managers and admins."""
+    return {"project": name, "cancelled_items": cancel_rework(db, name, actor=actor)}

@@ -71,3 +71,15 @@ def test_diff_with_a_file_and_as_json(tmp_path: Path, db_url: str) -> None:
     assert json.loads(unchanged.stdout)["guidelines"] == []  # the dry run stored nothing
     missing = run("project", "diff", PROJECT, "--from", "1", "--to", "2", "--db", db_url)
     assert missing.returncode == 1 and "E423" in missing.stderr
+
+
+def test_rework_from_the_cli(tmp_path: Path, db_url: str) -> None:
+    _project(tmp_path, db_url)
+    preview = run("project", "rework", PROJECT, "--field", "sentiment", "--dry-run", "--db", db_url)
+    assert preview.returncode == 0, preview.stderr
+    assert "0 item(s), 0 annotation(s) to redo" in preview.stdout
+    assert "dry run: nothing changed" in preview.stdout
+    unknown = run("project", "rework", PROJECT, "--field", "mood", "--db", db_url)
+    assert unknown.returncode == 1 and "E425" in unknown.stderr and "sentiment" in unknown.stderr
+    cancelled = run("project", "rework", PROJECT, "--cancel", "--db", db_url, "--json")
+    assert json.loads(cancelled.stdout) == {"project": PROJECT, "cancelled_items": 0}

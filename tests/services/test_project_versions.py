@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from annotary.core.ingest.mapping import ImportOptions
 from annotary.errors import Conflict, Forbidden, Invalid, NotFound
 from annotary.services.imports import import_items
+from annotary.services.project_revisions import diff_revisions
 from annotary.services.project_versions import (
-    diff_revisions,
     plan_update,
     update_project,
     update_project_from_text,
@@ -24,6 +24,7 @@ from annotary.storage.models import (
     Annotation,
     AuditEvent,
     GuidelineVersion,
+    Item,
     Project,
     ProjectRevision,
     SchemaVersion,
@@ -275,3 +276,28 @@ def test_diff_between_any_two_revisions(db: Database) -> None:
     with pytest.raises(NotFound) as raised:
         diff_revisions(db, PROJECT, before=1, after=9)
     assert raised.value.code == "E423" and "revisions 1 to 4" in raised.value.message
+
+
+def test_lowered_overlap_aggregates_the_items_it_completes(db: Database, tmp_path: Path) -> None:
+    world = build(db, tmp_path, overlap=3)
+    for answer in ({"sentiment": "neutral", "stars": 6}, {"sentiment": "negative"}):  # p1 agrees
+        task = next_task(db, world.actors["ann2"], PROJECT, NO_GOLD)
+        assert task is not None
+        submit_annotation(db, world.actors["ann2"], task.lease_id, answer)
+    preview = plan_update(db, definition(overlap=2))
+    assert preview.warnings == [
+        "workflow.overlap lowered to 2: 2 queued item(s) already have that many annotations; "
+        "the update aggregates them (finalized, or sent to adjudication below the agreement "
+        "threshold)"
+    ]
+    done = update_project(db, definition(overlap=2))
+    assert done.settled == 2
+    with read_session(db.sessions) as session:
+        status = dict(session.execute(select(Item.external_id, Item.status)).tuples().all())
+    assert status == {
+        "g1": "gold",
+        "p1": "finalized",
+        "t1": "adjudication",
+        "t2": "queued",
+        "t3": "queued",
+    }

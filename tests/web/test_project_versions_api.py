@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from annotary.services.identity.members import accept_terms
+from annotary.services.queue.serving import next_task, submit_annotation
 from tests.web.world import World, project_yaml
 
 V1 = "/api/v1"
@@ -80,3 +82,33 @@ def test_diff_of_unknown_revision(world: World) -> None:
         f"{V1}/projects/matrix/diff", params={"from": 1, "to": 5}, headers=world.headers("admin")
     )
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "E423"
+
+
+def test_rework_after_an_update(world: World) -> None:
+    annotator = world.actors["annotator"]
+    accept_terms(world.db, annotator, world.project)
+    task = next_task(world.db, annotator, world.project)
+    assert task is not None
+    submit_annotation(world.db, annotator, task.lease_id, {"sentiment": "negative"})
+    manager = world.headers("manager")
+    mixed = project_yaml().replace("[positive, negative]", "[positive, negative, mixed]")
+    assert world.client.put(
+        f"{V1}/projects/matrix", json={"yaml": mixed}, headers=manager
+    ).is_success
+
+    url = f"{V1}/projects/matrix/rework"
+    preview = world.client.post(url, json={"dry_run": True}, headers=manager).json()
+    assert (preview["items"], preview["by_field"], preview["applied"]) == (
+        1,
+        {"sentiment": 1},
+        False,
+    )
+    assert preview["examples"][0]["username"] == "annotator"
+    done = world.client.post(url, json={}, headers=manager).json()
+    assert done["applied"] is True and done["items"] == 1
+    status = world.client.get(f"{V1}/projects/matrix/status", headers=manager).json()
+    assert {"status": "rework", "kind": "text", "count": 1} in status["items"]
+    unknown = world.client.post(url, json={"fields": ["nope"]}, headers=manager)
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "E425"
+    cancelled = world.client.post(f"{url}/cancel", headers=manager).json()
+    assert cancelled == {"project": "matrix", "cancelled_items": 1}

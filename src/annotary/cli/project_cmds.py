@@ -19,8 +19,8 @@ from annotary.cli.common import (
 from annotary.cli.version_render import print_diff, print_plan, print_rework
 from annotary.core.project import load_project_file
 from annotary.services.database import open_database
+from annotary.services.project_revisions import diff_revisions
 from annotary.services.project_versions import (
-    diff_revisions,
     invalidation_error,
     plan_update,
     update_project,

@@ -35,6 +35,8 @@ def print_diff(diff: ProjectDiff) -> None:
 def print_plan(plan: UpdatePlan) -> None:
     """The diff an update would apply and the stored values it would invalidate."""
     print_diff(plan.diff)
+    for warning in plan.warnings:
+        typer.echo(f"warning: {warning}")
     if not plan.new_schema:
         return
     invalid = [t for t in plan.invalidated if t.invalid]

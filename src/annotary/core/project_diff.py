@@ -109,6 +109,10 @@ class UpdatePlan:
     invalidated: list[Tally] = field(default_factory=list)
     revision: int | None = None
     """The revision the update made; None when it was not applied (or changed nothing)."""
+    warnings: list[str] = field(default_factory=list)
+    """Effects on stored items worth knowing before applying."""
+    settled: int = 0
+    """Queued items a lowered overlap completed, aggregated by the update."""
 
     @property
     def changed(self) -> bool:
@@ -144,6 +148,8 @@ class UpdatePlan:
             "diff": self.diff.to_dict(),
             "invalidates": self.invalidates,
             "invalidated": [t.to_dict() for t in self.invalidated],
+            "warnings": self.warnings,
+            "settled": self.settled,
         }
 
 

@@ -1,5 +1,5 @@
-"""Project versions (SPEC 1, 2, 8): update a stored project from its file, and
-diff two revisions of a project.
+"""Project versions (SPEC 1, 2, 8): update a stored project from its file
+(the diff of two stored revisions is `project_revisions`).
 
 An update makes a new schema version when the fields changed and a new
 guideline version when the text changed (nothing new when they did not),
@@ -38,7 +38,6 @@ from annotary.errors import (
     E_PROJECT_CHANGED,
     E_PROJECT_NAME_MISMATCH,
     E_PROJECT_NOT_FOUND,
-    E_REVISION_NOT_FOUND,
     E_UPDATE_INVALIDATES,
     Conflict,
     FieldError,
@@ -47,9 +46,11 @@ from annotary.errors import (
 )
 from annotary.services.audit import record_event
 from annotary.services.identity.access import MANAGER, Actor, project_for, require_role
-from annotary.services.projects import parse_upload, schema_at, schema_from_definition
+from annotary.services.projects import parse_upload, schema_at
+from annotary.services.queue.finalize import finalize_if_complete
+from annotary.services.queue.workflow import queue_rules
 from annotary.storage.db import Database, read_session, write_transaction
-from annotary.storage.models import Project, ProjectRevision
+from annotary.storage.models import Project
 from annotary.storage.project_store import (
     RECORDS,
     add_guideline_version,
@@ -57,13 +58,12 @@ from annotary.storage.project_store import (
     add_schema_version,
     apply_settings,
     count_items,
+    count_queued_at,
     guideline_text,
     latest_revision_number,
     latest_versions,
     project_by_name,
-    revision_of,
-    revisions,
-    schema_definitions,
+    queued_items_at,
     stored_values,
 )
 
@@ -161,7 +161,7 @@ def update_project_from_text(
     """Update project `name` from an uploaded file (its managers and admins)."""
     with read_session(db.sessions) as session:
         # Access first: a non-member learns nothing from a file's errors.
-        _project(session, name, actor)
+        visible_project(session, name, actor)
     definition = parse_upload(yaml_text, guidelines_text)
     if dry_run:
         return plan_update(db, definition, actor=actor, name=name)
@@ -185,45 +185,6 @@ def invalidation_error(plan: UpdatePlan) -> Conflict:
     )
 
 
-def diff_revisions(
-    db: Database,
-    name: str,
-    *,
-    actor: Actor | None = None,
-    before: int | None = None,
-    after: int | None = None,
-) -> ProjectDiff:
-    """What changed from revision `before` to revision `after` of a project
-    (default: the latest revision against the one before it). Any member may see it."""
-    with read_session(db.sessions) as session:
-        project = _project(session, name, actor, roles=None)
-        stored = revisions(session, project.id)
-        last = stored[-1].revision if stored else 1
-        after = last if after is None else after
-        before = max(after - 1, 1) if before is None else before
-        old, new = (
-            _revision(session, project, before, last),
-            _revision(session, project, after, last),
-        )
-        definitions = schema_definitions(session, project.id)
-        diff = ProjectDiff(_ref(old), _ref(new))
-        if old.schema_version != new.schema_version:
-            old_schema = schema_from_definition(definitions[old.schema_version])
-            new_schema = schema_from_definition(definitions[new.schema_version])
-            diff.schema = diff_schemas(old_schema, new_schema)
-        if old.guideline_version != new.guideline_version:
-            diff.guidelines = diff_guidelines(
-                guideline_text(session, project.id, old.guideline_version) or "",
-                guideline_text(session, project.id, new.guideline_version) or "",
-                old.guideline_version,
-                new.guideline_version,
-            )
-        diff.settings = diff_settings(
-            {**old.definition, "title": old.title}, {**new.definition, "title": new.title}
-        )
-        return diff
-
-
 def _plan(
     session: Session, definition: ProjectDefinition, actor: Actor | None, name: str | None
 ) -> _Plan:
@@ -233,7 +194,7 @@ def _plan(
             f"the file is for project {definition.name!r}, not {name!r}",
             [FieldError("name", f"must be {name!r}: a project's name cannot change")],
         )
-    project = _project(session, definition.name, actor)
+    project = visible_project(session, definition.name, actor)
     base = _base(session, project)
     if definition.item_kind != project.item_kind and count_items(session, project.id):
         raise Invalid(
@@ -275,7 +236,40 @@ def _plan(
         if schema_changed
         else [],
     )
+    plan.warnings = _warnings(session, project, definition)
     return _Plan(plan, base, new_schema, new_text)
+
+
+def _warnings(session: Session, project: Project, definition: ProjectDefinition) -> list[str]:
+    """Settings changes whose effect on stored items the update does not carry out."""
+    warnings = []
+    workflow = project.definition.get("workflow") or {}
+    old_routing = workflow.get("routing") or []
+    new_routing = stored_settings(definition)["workflow"]["routing"]
+    if old_routing != new_routing and count_items(session, project.id):
+        warnings.append(
+            "workflow.routing changed: stored items keep the routing rule they matched on "
+            "import or escalation (rules are matched by position); new items follow the new rules"
+        )
+    overlap = definition.workflow.overlap
+    if overlap < workflow.get("overlap", 1):
+        complete = count_queued_at(session, project.id, overlap)
+        if complete:
+            warnings.append(
+                f"workflow.overlap lowered to {overlap}: {complete} queued item(s) already have "
+                "that many annotations; the update aggregates them (finalized, or sent to "
+                "adjudication below the agreement threshold)"
+            )
+    return warnings
+
+
+def _settle_complete(session: Session, project: Project, schema: AnnotationSchema) -> int:
+    """Aggregate the queued items that a lowered overlap completes (no one will
+    submit to them again); the number aggregated."""
+    items = queued_items_at(session, project.id, queue_rules(project).overlap)
+    for item in items:
+        finalize_if_complete(session, project, item, schema)
+    return len(items)
 
 
 def _check_stored(
@@ -335,6 +329,8 @@ def _apply(
     )
     number = planned.base.revision + 1
     add_revision(session, project, number, actor.user_id if actor else None)
+    if definition.workflow.overlap < planned.base.definition.get("workflow", {}).get("overlap", 1):
+        plan.settled = _settle_complete(session, project, planned.new_schema)
     return number
 
 
@@ -353,11 +349,12 @@ def _audit_details(plan: UpdatePlan, confirmed: bool) -> dict[str, Any]:
         "schema_change_count": len(changes),
         "settings": [c.path for c in diff.settings],
         "invalidated": {t.record: t.invalid for t in plan.invalidated if t.invalid},
+        "settled": plan.settled,
         "confirmed": confirmed,
     }
 
 
-def _project(
+def visible_project(
     session: Session,
     name: str,
     actor: Actor | None,
@@ -383,17 +380,3 @@ def _base(session: Session, project: Project) -> _Base:
         project.title,
         dict(project.definition),
     )
-
-
-def _revision(session: Session, project: Project, number: int, last: int) -> ProjectRevision:
-    found = revision_of(session, project.id, number)
-    if found is None:
-        raise NotFound(
-            E_REVISION_NOT_FOUND,
-            f"project {project.name!r} has no revision {number}; it has revisions 1 to {last}",
-        )
-    return found
-
-
-def _ref(revision: ProjectRevision) -> VersionRef:
-    return VersionRef(revision.revision, revision.schema_version, revision.guideline_version)

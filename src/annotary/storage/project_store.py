@@ -149,6 +149,30 @@ def count_items(session: Session, project_id: int) -> int:
     )
 
 
+def _queued_at(project_id: int, overlap: int) -> Any:
+    return (
+        Item.project_id == project_id,
+        Item.status == "queued",
+        Item.is_gold.is_(False),
+        Item.lease_count == 0,
+        Item.annotation_count >= overlap,
+    )
+
+
+def count_queued_at(session: Session, project_id: int, overlap: int) -> int:
+    """Queued items, leased by no one, that already have `overlap` annotations or more."""
+    query = select(func.count()).select_from(Item).where(*_queued_at(project_id, overlap))
+    return int(session.scalar(query) or 0)
+
+
+def queued_items_at(session: Session, project_id: int, overlap: int) -> list[Item]:
+    """Those items, locked (PostgreSQL) so that no claim or submit interleaves."""
+    query = select(Item).where(*_queued_at(project_id, overlap)).order_by(Item.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
 @dataclass(frozen=True)
 class StoredValue:
     """One stored payload to check: what it is, where, under which schema version."""

@@ -72,6 +72,8 @@ class UpdatePlanOut(BaseModel):
     diff: ProjectDiffOut
     invalidates: bool
     invalidated: list[InvalidatedOut]
+    warnings: list[str] = Field(description="Effects on stored items worth knowing")
+    settled: int = Field(description="Queued items a lowered overlap completed, aggregated")
 
 
 class ReworkIn(Input):

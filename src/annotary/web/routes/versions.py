@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from annotary.services.identity.access import Actor
-from annotary.services.project_versions import diff_revisions, update_project_from_text
+from annotary.services.project_revisions import diff_revisions
+from annotary.services.project_versions import update_project_from_text
 from annotary.services.rework import cancel_rework, requeue_for_rework
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db

@@ -49,6 +49,11 @@ RULES: dict[Route, set[str]] = {
     ("GET", f"{V1}/projects"): SIGNED_IN,
     ("POST", f"{V1}/projects"): ADMIN,
     ("GET", f"{V1}/projects/{{name}}"): ADMIN | MEMBERS,
+    ("PUT", f"{V1}/projects/{{name}}"): MANAGERS,
+    # The schema and guidelines of every revision: what members see of the current one.
+    ("GET", f"{V1}/projects/{{name}}/diff"): ADMIN | MEMBERS,
+    ("POST", f"{V1}/projects/{{name}}/rework"): MANAGERS,
+    ("POST", f"{V1}/projects/{{name}}/rework/cancel"): MANAGERS,
     ("GET", f"{V1}/projects/{{name}}/status"): {"admin", "manager", "reviewer", "expert"},
     # Not annotators: the report names peers' gold accuracy and agreement.
     ("GET", f"{V1}/projects/{{name}}/qa"): SENIORS,
@@ -144,6 +149,14 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("GET", f"{V1}/projects"): lambda w, r: Call(),
     ("POST", f"{V1}/projects"): lambda w, r: Call(json={"yaml": project_yaml(f"new-{r}")}),
     ("GET", f"{V1}/projects/{{name}}"): lambda w, r: Call(),
+    ("PUT", f"{V1}/projects/{{name}}"): lambda w, r: Call(
+        json={"yaml": project_yaml().replace("overlap: 2", "overlap: 3")}
+    ),
+    ("GET", f"{V1}/projects/{{name}}/diff"): lambda w, r: Call(),
+    ("POST", f"{V1}/projects/{{name}}/rework"): lambda w, r: Call(
+        json={"fields": ["sentiment"], "dry_run": True}
+    ),
+    ("POST", f"{V1}/projects/{{name}}/rework/cancel"): lambda w, r: Call(),
     ("GET", f"{V1}/projects/{{name}}/status"): lambda w, r: Call(),
     ("GET", f"{V1}/projects/{{name}}/qa"): lambda w, r: Call(params=[("window_days", "3")]),
     ("GET", f"{V1}/projects/{{name}}/members"): lambda w, r: Call(),

@@ -1,16 +1,32 @@
-"""init, validate, project create."""
+"""init, validate, project create / update / diff / rework."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from annotary.cli.common import DbOption, console, database_url
+from annotary.cli.common import (
+    DbOption,
+    JsonOption,
+    ProjectArg,
+    console,
+    database_url,
+    print_json,
+)
+from annotary.cli.version_render import print_diff, print_plan, print_rework
 from annotary.core.project import load_project_file
 from annotary.services.database import open_database
+from annotary.services.project_revisions import diff_revisions
+from annotary.services.project_versions import (
+    invalidation_error,
+    plan_update,
+    update_project,
+)
 from annotary.services.projects import create_project
+from annotary.services.rework import cancel_rework, requeue_for_rework
 from annotary.services.scaffold import init_project
 from annotary.templates import TEMPLATE_NAMES
 
@@ -64,3 +80,126 @@ def project_create(
         f"created project {project.name!r} (schema v{project.schema.version}, "
         f"guidelines v{project.guideline_version})"
     )
+
+
+@project_app.command("update")
+def project_update(
+    file: Annotated[Path, typer.Argument(help="The project YAML file (its name says which).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Apply even if stored values would no longer validate.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Update a project from its file: new schema and/or guideline versions when they
+    changed, new settings; lists the stored values the change would invalidate first."""
+    definition = load_project_file(file)
+    database = open_database(database_url(db))
+    try:
+        plan = plan_update(database, definition)
+        if json and (dry_run or not plan.changed):
+            print_json(plan.to_dict())
+            return
+        if not json:
+            print_plan(plan)
+        if dry_run or not plan.changed:
+            return
+        confirmed = yes
+        if plan.invalidates and not yes:
+            if json or not sys.stdin.isatty():
+                raise invalidation_error(plan)
+            confirmed = typer.confirm(f"apply anyway ({plan.summary()} no longer validate)?")
+            if not confirmed:
+                raise typer.Exit(1)
+        done = update_project(database, definition, confirm=confirmed)
+    finally:
+        database.dispose()
+    if json:
+        print_json(done.to_dict())
+        return
+    after = done.diff.after
+    console.print(
+        f"updated project {done.project!r} to revision {done.revision} "
+        f"(schema v{after.schema_version}, guidelines v{after.guideline_version})"
+    )
+
+
+@project_app.command("diff")
+def project_diff(
+    project: ProjectArg,
+    from_revision: Annotated[
+        int | None,
+        typer.Option("--from", help="Revision to compare from (default: the one before --to)."),
+    ] = None,
+    to_revision: Annotated[
+        int | None, typer.Option("--to", help="Revision to compare to (default: the latest).")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Compare the stored project with this file instead."),
+    ] = None,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """What changed between two revisions of a project (schema field by field,
+    guidelines as a text diff, settings), or what updating it to a file would do."""
+    definition = load_project_file(file) if file is not None else None
+    database = open_database(database_url(db))
+    try:
+        if definition is not None:
+            plan = plan_update(database, definition, name=project)
+            if json:
+                print_json(plan.to_dict())
+            else:
+                print_plan(plan)
+            return
+        diff = diff_revisions(database, project, before=from_revision, after=to_revision)
+    finally:
+        database.dispose()
+    if json:
+        print_json(diff.to_dict())
+    else:
+        print_diff(diff)
+
+
+@project_app.command("rework")
+def project_rework(
+    project: ProjectArg,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="Redo this field (repeatable), also for annotations made under an older "
+            "guideline version only. Default: every field that changed.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be sent.")
+    ] = False,
+    cancel: Annotated[
+        bool, typer.Option("--cancel", help="Close the open rework: items go back as they were.")
+    ] = False,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Send items annotated under an older schema (or guideline) version back to
+    their annotators, for the changed fields only."""
+    database = open_database(database_url(db))
+    try:
+        if cancel:
+            items = cancel_rework(database, project)
+            if json:
+                print_json({"project": project, "cancelled_items": items})
+            else:
+                console.print(f"{items} item(s) of {project!r} taken out of rework")
+            return
+        plan = requeue_for_rework(database, project, fields=field, dry_run=dry_run)
+    finally:
+        database.dispose()
+    if json:
+        print_json(plan.to_dict())
+    else:
+        print_rework(plan)

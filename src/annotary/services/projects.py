@@ -32,6 +32,7 @@ from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor, project_for, require_admin
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import GuidelineVersion, Membership, Project, SchemaVersion
+from annotary.storage.project_store import add_revision
 
 
 def create_project(
@@ -81,6 +82,7 @@ def create_project(
                     text=definition.guidelines.text or "",
                 )
             )
+            add_revision(session, project, 1, actor_id)
             record_event(
                 session,
                 "project.create",
@@ -179,13 +181,20 @@ def create_project_from_text(
     guidelines_text: str | None = None,
     filename: str = "project.yaml",
 ) -> ProjectRef:
-    """Create a project from uploaded YAML (global admins only).
+    """Create a project from uploaded YAML (global admins only)."""
+    require_admin(actor)
+    return create_project(db, parse_upload(yaml_text, guidelines_text, filename), actor=actor)
+
+
+def parse_upload(
+    yaml_text: str, guidelines_text: str | None = None, filename: str = "project.yaml"
+) -> ProjectDefinition:
+    """Validate an uploaded project file (for create and update).
 
     An uploaded file cannot point at files on the server: a `guidelines.path`
     is answered from `guidelines_text` (the content of that file), else it is
     an error.
     """
-    require_admin(actor)
     data, lines = load_yaml(yaml_text, filename)
     declared = data.get("guidelines") if isinstance(data, dict) else None
     with tempfile.TemporaryDirectory(prefix="annotary-project-") as folder:
@@ -209,8 +218,7 @@ def create_project_from_text(
             target = Path(folder, *relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(guidelines_text, encoding="utf-8")
-        definition = parse_project(yaml_text, filename, Path(folder))
-    return create_project(db, definition, actor=actor)
+        return parse_project(yaml_text, filename, Path(folder))
 
 
 @dataclass(frozen=True)

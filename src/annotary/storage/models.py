@@ -126,6 +126,25 @@ class GuidelineVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ProjectRevision(Base):
+    """One state of a project: written at creation and by every update that changes
+    anything (schema and guideline versions in force, settings, title)."""
+
+    __tablename__ = "project_revisions"
+    __table_args__ = (UniqueConstraint("project_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    schema_version: Mapped[int] = mapped_column(Integer)
+    guideline_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]]
+    """The project settings of this revision (as `Project.definition`)."""
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ImportBatch(Base):
     """One run of `import`: where rows came from and what became of them."""
 
@@ -255,6 +274,58 @@ class FinalLabel(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rework(Base):
+    """An item sent back for some fields to be annotated again under a newer schema
+    or guideline version (the item waits in status `rework` while it is open)."""
+
+    __tablename__ = "reworks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    fields: Mapped[list[Any]]
+    """Names of the fields to annotate again (every annotation's fields, united)."""
+    schema_version: Mapped[int] = mapped_column(Integer)
+    """The version the fields are redone under."""
+    guideline_version: Mapped[int] = mapped_column(Integer)
+    previous_status: Mapped[str] = mapped_column(String(16))
+    previous_final: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    """The final label when the rework began (payload, method, confidence, agreement)."""
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """`open`, `done` or `cancelled`."""
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_reworks_project_id_status", Rework.project_id, Rework.status)
+
+
+class ReworkAnnotation(Base):
+    """One annotation of an item in rework whose author is to redo some fields."""
+
+    __tablename__ = "rework_annotations"
+    __table_args__ = (UniqueConstraint("rework_id", "annotation_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    rework_id: Mapped[int] = mapped_column(ForeignKey("reworks.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    fields: Mapped[list[Any]]
+    """The fields this annotation's author redoes."""
+    previous_payload: Mapped[dict[str, Any]]
+    previous_schema_version: Mapped[int] = mapped_column(Integer)
+    previous_guideline_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """`open`, `done`, or `dropped` (its author can no longer do it)."""
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_rework_annotations_user_id_status", ReworkAnnotation.user_id, ReworkAnnotation.status)
 
 
 class AuditEvent(Base):

@@ -147,6 +147,25 @@ def _check_entry(
     return check_value(spec, value, path, item, spec.required)
 
 
+def applies(schema: AnnotationSchema, spec: AnyField, payload: dict[str, Any]) -> bool:
+    """Whether a field applies to an annotation with these values: it has no
+    condition, or its condition holds (for a per-turn field, on any turn).
+
+    >>> schema = AnnotationSchema.model_validate({"fields": [
+    ...     {"name": "s", "kind": "label", "labels": ["pos", "neg"]},
+    ...     {"name": "why", "kind": "text", "when": {"field": "s", "equals": "neg"}}]})
+    >>> applies(schema, schema.field("why"), {"s": "pos"})
+    False
+    """
+    if spec.when is None:
+        return True
+    target = payload.get(spec.when.field)
+    if spec.per_turn:
+        turns = target.values() if isinstance(target, dict) else []
+        return any(_holds(schema, spec.when, value) for value in turns)
+    return _holds(schema, spec.when, target)
+
+
 def _holds(schema: AnnotationSchema, condition: Condition, target_value: object) -> bool:
     """Whether a condition holds for the value its field has (None = absent)."""
     if condition.present is not None:

@@ -28,7 +28,9 @@ from annotary.core.quality.report.tables import (
     QaData,
 )
 from annotary.core.quality.report.values import FieldReader
+from annotary.services.projects import schema_from_definition
 from annotary.storage.models import Annotation, FinalLabel, GoldAnswer, Item, User
+from annotary.storage.project_store import schema_definitions
 
 CHUNK: Final = 100_000
 """Rows fetched per round trip (and decoded per NumPy pass)."""
@@ -68,6 +70,10 @@ def load_qa_data(session: Session, project: ProjectRef) -> QaData:
     )
     _load_gold(session, data)
     data.final_labels = _load_final_labels(session, project.id)
+    data.schemas = {
+        version: schema_from_definition(definition)
+        for version, definition in schema_definitions(session, project.id).items()
+    }
     return data
 
 

@@ -44,6 +44,7 @@ from annotary.core.quality.report.agreement_rows import (
     finite,
 )
 from annotary.core.quality.report.values import FieldValues, IntArray
+from annotary.core.quality.report.versions import VersionScope, restrict
 from annotary.core.quality.resampling import bootstrap_alpha_distances
 from annotary.core.quality.units import slot_matrix, unit_pairs
 from annotary.core.schema.fields import ChoiceField, RatingField
@@ -108,9 +109,72 @@ class _Measure:
 
 
 def field_agreement(
+    values: FieldValues,
+    annotator: IntArray,
+    names: list[str],
+    slicing: Slicing,
+    scope: VersionScope | None = None,
+) -> FieldAgreement:
+    """Every agreement figure of one field (`annotator`: annotator code per row).
+
+    The figures pool the schema versions `scope` does not keep apart; each version
+    kept apart gets its own entry in `by_schema_version` (see `report.versions`).
+    """
+    scope = scope or VersionScope()
+    row_versions = slicing.schema_version[values.row]
+    pooled = scope.pooled_rows(row_versions)
+    result = _pooled_agreement(
+        values if pooled.all() else restrict(values, pooled), annotator, names, slicing
+    )
+    result.schema_versions = sorted({int(v) for v in row_versions[pooled]})
+    apart = sorted({int(v) for v in row_versions[~pooled]})
+    for version in apart:
+        result.by_schema_version.append(
+            _apart_slice(values, row_versions == version, annotator, version, scope)
+        )
+    if apart:
+        result.by_schema_version.sort(key=lambda s: int(s.key.removeprefix("schema v")))
+        shown = ", ".join(f"v{v}" for v in apart)
+        kept = f"values of schema {shown} are not pooled (the field changed; see by_schema_version)"
+        result.note = f"{result.note}; {kept}" if result.note else kept
+    return result
+
+
+def _apart_slice(
+    values: FieldValues,
+    rows: npt.NDArray[np.bool_],
+    annotator: IntArray,
+    version: int,
+    scope: VersionScope,
+) -> SliceAgreement:
+    """The figure of one version kept apart: its values among themselves, if readable."""
+    own = restrict(values, rows)
+    n_units = int(np.unique(own.unit).size)
+    reason = scope.apart[version]
+    if version not in scope.own_figure:
+        return SliceAgreement(
+            f"schema v{version}", int(own.code.size), n_units, None, f"not compared: {reason}"
+        )
+    coders = annotator[own.row]
+    if own.kind == "spans":
+        first, second = unit_pairs(own.unit, coders)
+        docs = [
+            (own.values[a], own.values[b])
+            for a, b in zip(own.code[first], own.code[second], strict=True)
+        ]
+        value, note = attempt(lambda: span_agreement_documents(docs, mode="exact").micro.f1)
+    else:
+        measure = _Measure(own)
+        value, note = attempt(lambda: measure.alpha(slot_matrix(own.unit, own.code, -1)))
+    why = f"this version's values among themselves; not pooled: {reason}"
+    return SliceAgreement(
+        f"schema v{version}", int(own.code.size), n_units, value, f"{why}; {note}" if note else why
+    )
+
+
+def _pooled_agreement(
     values: FieldValues, annotator: IntArray, names: list[str], slicing: Slicing
 ) -> FieldAgreement:
-    """Every agreement figure of one field (`annotator`: annotator code per row)."""
     coders = annotator[values.row]
     slots = slot_matrix(values.unit, values.code, -1)
     pairable = np.count_nonzero(slots >= 0, axis=1) >= 2 if slots.size else np.zeros(0, bool)

@@ -97,6 +97,9 @@ class FieldAgreement:
     per_label: list[LabelAgreement] = field(default_factory=list)
     pairs: list[PairAgreement] = field(default_factory=list)
     pairs_total: int = 0
+    schema_versions: list[int] = field(default_factory=list)
+    """The schema versions whose values the field's figures pool (the others, kept
+    apart because the field changed, are in `by_schema_version` only)."""
     by_schema_version: list[SliceAgreement] = field(default_factory=list)
     by_guideline_version: list[SliceAgreement] = field(default_factory=list)
     by_window: list[SliceAgreement] = field(default_factory=list)

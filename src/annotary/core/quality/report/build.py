@@ -5,7 +5,7 @@ None with a `note` saying why)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from annotary.core.quality.report.bias_section import BiasReport, bias_report
 from annotary.core.quality.report.gold_section import GoldReport, gold_report
 from annotary.core.quality.report.monitoring_section import FindingRow, monitoring_findings
 from annotary.core.quality.report.tables import AnnotationTable, QaData
+from annotary.core.quality.report.versions import restrict, version_scope
 
 DAY_SECONDS: Final = 86_400
 MAX_WINDOWS: Final = 60
@@ -86,10 +87,21 @@ def build_report(data: QaData, window_days: int, k_anonymity: int) -> QaReport:
     )
     report.not_compared = [f.name for f in project.schema.fields if f.kind == "text"]
     slicing = _slicing(table, window_days, report.notes)
+    scopes = [version_scope(values.spec, data.schemas) for values in data.fields]
     report.fields = [
-        field_agreement(values, table.annotator, data.annotator_names, slicing)
-        for values in data.fields
+        field_agreement(values, table.annotator, data.annotator_names, slicing, scope)
+        for values, scope in zip(data.fields, scopes, strict=True)
     ]
+    # Monitoring and bias read the same pooled values as the agreement figures.
+    data = replace(
+        data,
+        fields=[
+            restrict(values, scope.pooled_rows(table.schema_version[values.row]))
+            if scope.apart
+            else values
+            for values, scope in zip(data.fields, scopes, strict=True)
+        ],
+    )
     report.gold = gold_report(data)
     report.aggregation = [
         AggregationRow(
@@ -105,8 +117,13 @@ def build_report(data: QaData, window_days: int, k_anonymity: int) -> QaReport:
     report.bias = bias_report(data, k_anonymity)
     report.notes.append(
         f"95% intervals: percentile bootstrap over units, {BOOTSTRAP_DRAWS} resamples "
-        f"({BOOTSTRAP_DRAWS_LARGE} above {LARGE_UNITS:,} pairable units); fields are "
-        "compared with the current schema, also for annotations of older versions"
+        f"({BOOTSTRAP_DRAWS_LARGE} above {LARGE_UNITS:,} pairable units)"
+    )
+    report.notes.append(
+        "each field's figures pool the schema versions whose definition of it has the "
+        "current value space (listed in `schema_versions`); values of versions where the "
+        "field had other labels, another kind or another scale are kept apart, each with "
+        "a figure of its own in by_schema_version where they can be compared among themselves"
     )
     return report
 

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from annotary.core.project import ProjectRef
 from annotary.core.quality.report.values import FieldValues
+from annotary.core.schema.fields import AnnotationSchema
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -79,3 +80,5 @@ class QaData:
     gold_annotations: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     """(item code, annotator code, payload) of every annotation of a gold item."""
     final_labels: list[FinalLabelStats] = field(default_factory=list)
+    schemas: dict[int, AnnotationSchema] = field(default_factory=dict)
+    """Every stored schema version of the project (version -> schema)."""

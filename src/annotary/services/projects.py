@@ -31,7 +31,13 @@ from annotary.errors import (
 from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor, project_for, require_admin
 from annotary.storage.db import Database, read_session, write_transaction
-from annotary.storage.models import GuidelineVersion, Membership, Project, SchemaVersion
+from annotary.storage.models import (
+    GuidelineVersion,
+    Membership,
+    Project,
+    ProjectSecret,
+    SchemaVersion,
+)
 
 
 def create_project(
@@ -66,6 +72,7 @@ def create_project(
             )
             session.add(project)
             session.flush()
+            session.add(ProjectSecret(project_id=project.id))
             schema = definition.schema_
             session.add(
                 SchemaVersion(

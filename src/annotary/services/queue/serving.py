@@ -27,6 +27,7 @@ from annotary.core.queue import (
     ServeQualification,
     after_gold_answer,
     choose_next,
+    item_reference,
 )
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.schema.validation import validate_annotation
@@ -46,13 +47,12 @@ from annotary.services.projects import schema_at
 from annotary.services.queue.finalize import QUEUED, escalate, settle, store_final_label
 from annotary.services.queue.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_connection
+from annotary.storage.gold_store import claim_gold
 from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (
     LeasedItem,
     Seat,
-    claim_gold,
     claim_regular,
-    lease_item,
     leased_item,
     prelabels_of,
     reclaim_expired,
@@ -63,8 +63,7 @@ from annotary.storage.submit_store import (
     TurnIn,
     add_skip,
     answers_of,
-    count_gold_answer,
-    gold_answer_of,
+    count_submit,
     held_lease,
     mark_member,
     pause_member,
@@ -75,9 +74,14 @@ from annotary.storage.submit_store import (
 
 @dataclass(frozen=True)
 class Task:
-    """What an annotator is served: the leased item, its schema version and pre-labels."""
+    """What an annotator is served: the leased item, its schema version and pre-labels.
+
+    The annotator sees the item under an opaque reference (`item_ref`), never its
+    id: ids are sequential and would give gold items away (SPEC 5).
+    """
 
     leased: LeasedItem
+    item_ref: str
     schema_version: int
     guideline_version: int
     prelabels: list[dict[str, Any]]
@@ -100,7 +104,7 @@ class Task:
             "lease_id": leased.lease_id,
             "expires_at": as_utc(leased.expires_at).isoformat(),
             "item": {
-                "id": leased.item_id,
+                "ref": self.item_ref,
                 "kind": leased.kind,
                 "content": leased.content,
                 "metadata": leased.metadata,
@@ -113,10 +117,11 @@ class Task:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """What a submit did: the stored annotation and the item's new status."""
+    """What a submit tells the annotator: the stored annotation's id (None for
+    flags alone). Never the item's status: it would tell gold and review-sampled
+    items from others (SPEC 5)."""
 
     annotation_id: int | None
-    item_status: str
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -186,7 +191,7 @@ def _reclaim_due(db: Database, project_id: int) -> bool:
 def _claim(
     conn: Connection, seat: Seat, rng: random.Random, now: datetime, expires_at: datetime
 ) -> LeasedItem | Refuse | None:
-    rules = rules_of(seat.definition)
+    rules = rules_of(seat.definition, seat.secret)
     skills: frozenset[str] = frozenset()
     if any(route.skills for route in rules.routes):
         user_skills = conn.execute(select(User.skills).where(User.id == seat.user_id)).scalar()
@@ -204,15 +209,15 @@ def _claim(
     if isinstance(decision, Refuse):
         return decision
     if isinstance(decision, ServeQualification):
-        found = claim_gold(conn, seat.project_id, seat.user_id, rng, qualification=True)
-        if found is not None:
-            return lease_item(conn, seat, found, now, expires_at)
+        gold = claim_gold(conn, seat, rng.random(), now, expires_at, qualification=True)
+        if gold is not None:
+            return gold
         refusal = _decide_qualification_early(conn, seat, rules, now)
         return refusal or _claim(conn, replace(seat, qualified=True), rng, now, expires_at)
     if isinstance(decision, ServeGold):
-        found = claim_gold(conn, seat.project_id, seat.user_id, rng)
-        if found is not None:
-            return lease_item(conn, seat, found, now, expires_at)
+        gold = claim_gold(conn, seat, rng.random(), now, expires_at)
+        if gold is not None:
+            return gold
         routes = decision.regular
     else:
         routes = decision.routes
@@ -244,7 +249,8 @@ def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:
     prelabels = leased.prelabels
     if prelabels is None:
         prelabels = prelabels_of(conn, leased.item_id)
-    return Task(leased, seat.schema_version, seat.guideline_version, prelabels)
+    ref = item_reference(bytes.fromhex(seat.secret), leased.item_id)
+    return Task(leased, ref, seat.schema_version, seat.guideline_version, prelabels)
 
 
 def _hold(conn: Connection, actor: Actor, lease_id: int) -> HeldLease:
@@ -277,9 +283,14 @@ def submit_annotation(
 
     Gold items are scored and the annotator's accuracy updated (pausing or
     (dis)qualifying them); an item that reaches its overlap is aggregated and
-    finalized or sent to adjudication; flags escalate the item to experts.
-    Everything that needs no lock comes first: the item row is locked only from
-    the moment the annotation is counted on it to the commit.
+    finalized or sent to adjudication; flags escalate the item to experts (on
+    a gold item they are recorded, and the item stays gold). Everything that
+    needs no lock comes first: the item row is locked only from the moment the
+    annotation is counted on it to the commit.
+
+    A gold and a normal item take the same statements and give the same
+    answer; only completing an item's overlap (or a flag that moves it) does
+    more, for any item.
     """
     errors = _check_flags(flags)
     if annotation is None and not flags:
@@ -296,15 +307,13 @@ def submit_annotation(
         if annotation is not None:
             _check_annotation(schema, seat, annotation, held.item_content)
         now = utcnow()
-        rules = rules_of(seat.definition)
+        rules = rules_of(seat.definition, seat.secret)
+        gold_correct = _count_submit(conn, seat, rules, held, schema, annotation, now)
         row = None
         if annotation is not None:
             spent = time_spent_ms
             if spent is None:
                 spent = int((now - as_utc(held.created_at)).total_seconds() * 1000)
-            gold_correct = None
-            if held.is_gold:
-                gold_correct = _score_gold(conn, seat, rules, held.item_id, schema, annotation, now)
             row = {
                 "user_id": actor.user_id,
                 "project_id": seat.project_id,
@@ -319,13 +328,15 @@ def submit_annotation(
         turned = turn_in_lease(conn, held, row)
         if turned is None:
             raise _lease_not_found(lease_id)
-        status = turned.status
-        if flags and not held.is_gold:
+        if flags:
+            # A gold item keeps its status (`escalate` moves queued and
+            # adjudication items only) but its flags are recorded.
             status, rule = escalate(
                 conn,
                 rules.routes,
                 held.item_id,
-                status,
+                held.item_metadata,
+                turned.status,
                 turned.route_rule,
                 actor.user_id,
                 flags,
@@ -335,10 +346,9 @@ def submit_annotation(
         elif annotation is not None and _completes(held, turned, rules):
             answers = answers_of(conn, held.item_id)
             settlement = settle(conn, rules, seat.project_id, held.item_id, schema, answers)
-            status = settlement.status
-            set_item_state(conn, held.item_id, status, turned.route_rule)
+            set_item_state(conn, held.item_id, settlement.status, turned.route_rule)
             store_final_label(conn, settlement)
-        return SubmitResult(turned.annotation_id, status)
+        return SubmitResult(turned.annotation_id)
 
 
 def _completes(held: HeldLease, turned: TurnIn, rules: QueueRules) -> bool:
@@ -370,29 +380,45 @@ def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
     ]
 
 
-def _score_gold(
+def _count_submit(
     conn: Connection,
     seat: Seat,
     rules: QueueRules,
-    item_id: int,
+    held: HeldLease,
     schema: AnnotationSchema,
-    annotation: dict[str, Any],
+    annotation: dict[str, Any] | None,
     now: datetime,
 ) -> bool | None:
-    """Score an answer to a gold item and update the annotator's standing.
+    """Count the submit on the member and, for an answer to a gold item, score it
+    and update the annotator's standing; whether it was right.
 
-    A gold answer with no comparable field (only free text) cannot be scored:
-    the answer is stored unscored (None) and the annotator's counts stay as
-    they were, rather than counting it as right. The counts are incremented in
-    the database (atomic under concurrent submits of one annotator).
+    One counter update for every submit, gold or not. A gold answer with no
+    comparable field (only free text) cannot be scored: it is stored unscored
+    (None) and the gold counts stay as they were, rather than counting it as
+    right. Pausing or (dis)qualifying the annotator takes a statement more, at
+    the moment their standing changes.
     """
-    matches = gold_matches(schema, gold_answer_of(conn, item_id), annotation)
-    if not matches:
-        return None
-    correct = all(matches.values())
+    correct = None
+    if held.gold_answer is not None and annotation is not None:
+        matches = gold_matches(schema, held.gold_answer, annotation)
+        correct = all(matches.values()) if matches else None
     qualifying = rules.qualification_items is not None and not seat.qualified
-    answered, right = count_gold_answer(conn, seat.membership_id, qualifying, correct)
-    outcome = after_gold_answer(rules, qualifying, answered, right)
+    counts = count_submit(
+        conn,
+        seat.membership_id,
+        now,
+        annotated=annotation is not None,
+        gold_correct=correct,
+        qualifying=qualifying,
+    )
+    if correct is None:
+        return None
+    if qualifying:
+        outcome = after_gold_answer(
+            rules, True, counts.qualification_answered, counts.qualification_correct
+        )
+    else:
+        outcome = after_gold_answer(rules, False, counts.gold_answered, counts.gold_correct)
     if outcome.qualified:
         mark_member(conn, seat.membership_id, qualified_at=now)
     if outcome.qualification_failed:

@@ -10,12 +10,12 @@ from annotary.storage.models import Project
 
 
 def queue_rules(project: Project) -> QueueRules:
-    """The queue settings of a stored project."""
-    return rules_of(project.definition)
+    """The queue settings of a stored project (its secret is loaded on first use)."""
+    return rules_of(project.definition, project.secret_row.secret)
 
 
-def rules_of(definition: dict[str, Any]) -> QueueRules:
-    """The queue settings of a stored project definition."""
+def rules_of(definition: dict[str, Any], secret: str) -> QueueRules:
+    """The queue settings of a stored project definition and its secret (hex)."""
     workflow: dict[str, Any] = definition.get("workflow", {})
     qualification = workflow.get("qualification")
     return QueueRules(
@@ -30,6 +30,7 @@ def rules_of(definition: dict[str, Any]) -> QueueRules:
         agreement_threshold=workflow.get("agreement_threshold", 0.66),
         review_sampling_rate=workflow.get("review_sampling_rate", 0.0),
         aggregation=workflow.get("aggregation", "majority"),
+        secret=bytes.fromhex(secret),
     )
 
 

@@ -1,9 +1,10 @@
 """Task serving use cases (SPEC 5): next task, submit, skip.
 
 The policy (what to serve, what a gold answer means) is `core.queue`; the
-atomic claims are `storage.queue_store`; this module wires them together inside
-one write transaction per request, in as few statements as it can: these are
-the server's hottest paths.
+atomic claims are `storage.queue_store` and `storage.gold_store`; what a
+submit does to the annotator's standing is `standing`; this module wires them
+together inside one write transaction per request, in as few statements as it
+can: these are the server's hottest paths.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from annotary.core.consensus import gold_matches
 from annotary.core.queue import (
     FLAGS,
     AnnotatorState,
@@ -25,7 +25,6 @@ from annotary.core.queue import (
     Refuse,
     ServeGold,
     ServeQualification,
-    after_gold_answer,
     choose_next,
     item_reference,
 )
@@ -36,7 +35,6 @@ from annotary.errors import (
     E_FORBIDDEN,
     E_LEASE_NOT_FOUND,
     E_NOT_MEMBER,
-    E_QUALIFICATION_FAILED,
     FieldError,
     Forbidden,
     Invalid,
@@ -45,6 +43,7 @@ from annotary.errors import (
 from annotary.services.identity.access import WORKERS, Actor, project_for
 from annotary.services.projects import schema_at
 from annotary.services.queue.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.queue.standing import count_and_score, decide_qualification_early
 from annotary.services.queue.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_connection
 from annotary.storage.gold_store import claim_gold
@@ -63,10 +62,7 @@ from annotary.storage.submit_store import (
     TurnIn,
     add_skip,
     answers_of,
-    count_submit,
     held_lease,
-    mark_member,
-    pause_member,
     set_item_state,
     turn_in_lease,
 )
@@ -212,7 +208,7 @@ def _claim(
         gold = claim_gold(conn, seat, rng.random(), now, expires_at, qualification=True)
         if gold is not None:
             return gold
-        refusal = _decide_qualification_early(conn, seat, rules, now)
+        refusal = decide_qualification_early(conn, seat, rules, now)
         return refusal or _claim(conn, replace(seat, qualified=True), rng, now, expires_at)
     if isinstance(decision, ServeGold):
         gold = claim_gold(conn, seat, rng.random(), now, expires_at)
@@ -222,27 +218,6 @@ def _claim(
     else:
         routes = decision.routes
     return claim_regular(conn, seat, rules.overlap, routes, now, expires_at)
-
-
-def _decide_qualification_early(
-    conn: Connection, seat: Seat, rules: QueueRules, now: datetime
-) -> Refuse | None:
-    """No qualification items are left: decide on what was answered, if anything."""
-    answered = seat.qualification_answered
-    if answered == 0:
-        return Refuse(
-            E_QUALIFICATION_FAILED,
-            "this project requires a qualification but has no gold items to serve; "
-            "ask a manager to import gold answers",
-        )
-    if seat.qualification_correct / answered >= rules.qualification_pass_mark:
-        mark_member(conn, seat.membership_id, qualified_at=now)
-        return None
-    mark_member(conn, seat.membership_id, qualification_failed_at=now)
-    return Refuse(
-        E_QUALIFICATION_FAILED,
-        "you did not pass the qualification; ask a manager for another attempt",
-    )
 
 
 def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:
@@ -308,7 +283,7 @@ def submit_annotation(
             _check_annotation(schema, seat, annotation, held.item_content)
         now = utcnow()
         rules = rules_of(seat.definition, seat.secret)
-        gold_correct = _count_submit(conn, seat, rules, held, schema, annotation, now)
+        gold_correct = count_and_score(conn, seat, rules, held, schema, annotation, now)
         row = None
         if annotation is not None:
             spent = time_spent_ms
@@ -378,54 +353,6 @@ def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
         for i, flag in enumerate(flags)
         if flag not in FLAGS
     ]
-
-
-def _count_submit(
-    conn: Connection,
-    seat: Seat,
-    rules: QueueRules,
-    held: HeldLease,
-    schema: AnnotationSchema,
-    annotation: dict[str, Any] | None,
-    now: datetime,
-) -> bool | None:
-    """Count the submit on the member and, for an answer to a gold item, score it
-    and update the annotator's standing; whether it was right.
-
-    One counter update for every submit, gold or not. A gold answer with no
-    comparable field (only free text) cannot be scored: it is stored unscored
-    (None) and the gold counts stay as they were, rather than counting it as
-    right. Pausing or (dis)qualifying the annotator takes a statement more, at
-    the moment their standing changes.
-    """
-    correct = None
-    if held.gold_answer is not None and annotation is not None:
-        matches = gold_matches(schema, held.gold_answer, annotation)
-        correct = all(matches.values()) if matches else None
-    qualifying = rules.qualification_items is not None and not seat.qualified
-    counts = count_submit(
-        conn,
-        seat.membership_id,
-        now,
-        annotated=annotation is not None,
-        gold_correct=correct,
-        qualifying=qualifying,
-    )
-    if correct is None:
-        return None
-    if qualifying:
-        outcome = after_gold_answer(
-            rules, True, counts.qualification_answered, counts.qualification_correct
-        )
-    else:
-        outcome = after_gold_answer(rules, False, counts.gold_answered, counts.gold_correct)
-    if outcome.qualified:
-        mark_member(conn, seat.membership_id, qualified_at=now)
-    if outcome.qualification_failed:
-        mark_member(conn, seat.membership_id, qualification_failed_at=now)
-    if outcome.pause_reason is not None:
-        pause_member(conn, seat.membership_id, outcome.pause_reason, now)
-    return correct
 
 
 def skip_task(db: Database, actor: Actor, lease_id: int, reason: str) -> None:

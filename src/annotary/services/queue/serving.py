@@ -264,8 +264,8 @@ def submit_annotation(
     annotation is counted on it to the commit.
 
     A gold and a normal item take the same statements and give the same
-    answer; only completing an item's overlap (or a flag that moves it) does
-    more, for any item.
+    answer; only completing an item's overlap, or a change in the annotator's
+    standing (pause, qualification), takes more.
     """
     errors = _check_flags(flags)
     if annotation is None and not flags:

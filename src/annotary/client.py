@@ -211,7 +211,8 @@ class AnnotaryClient:
     # -- tasks --------------------------------------------------------------------------
 
     def next_task(self, project: str) -> Json | None:
-        """The caller's next task (a lease on an item), or None when there is nothing to do."""
+        """The caller's next task (a lease on an item, named by an opaque `item.ref`),
+        or None when there is nothing to do."""
         response = self._request("POST", f"projects/{project}/tasks/next")
         if response.status_code == 204:
             return None
@@ -225,7 +226,9 @@ class AnnotaryClient:
         time_spent_ms: int | None = None,
         flags: Sequence[str] = (),
     ) -> Json:
-        """Submit the annotation for a leased task."""
+        """Submit the annotation for a leased task; the server answers
+        `{"annotation_id": N}` (the same for every kind of item: nothing in it
+        says what becomes of the item)."""
         body = {"annotation": annotation, "time_spent_ms": time_spent_ms, "flags": list(flags)}
         return self._json("POST", f"tasks/{lease_id}/submit", json=body)
 

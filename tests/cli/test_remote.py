@@ -198,7 +198,7 @@ def test_remote_next_submit_and_skip(
     done = remote(running, ann7, "submit", str(task["lease_id"]), "--annotation", answer)
     assert done.returncode == 0, done.stderr
     following = json.loads(remote(running, ann7, "next", "classification-demo").stdout)
-    assert following["item"]["id"] != task["item"]["id"]
+    assert following["item"]["ref"] != task["item"]["ref"]
     skipped = remote(running, ann7, "skip", str(following["lease_id"]), "--reason", "unclear")
     assert skipped.returncode == 0, skipped.stderr
     gone = remote(running, ann7, "submit", str(following["lease_id"]), "--annotation", answer)

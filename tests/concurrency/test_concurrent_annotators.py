@@ -167,6 +167,10 @@ def test_fifty_concurrent_annotators(db: Database, db_url: str, tmp_path: Path) 
                 Membership, Membership.user_id == User.id
             )
         ).all()
+        submitted = dict(
+            session.execute(select(Membership.user_id, Membership.annotations_submitted)).all()
+        )
+        annotated = Counter(session.scalars(select(Annotation.user_id)).all())
         correct_by_user = Counter(
             session.scalars(select(Annotation.user_id).where(Annotation.gold_correct)).all()
         )
@@ -181,3 +185,4 @@ def test_fifty_concurrent_annotators(db: Database, db_url: str, tmp_path: Path) 
         assert answered == recomputed.get(user_id, 0)
         assert correct == correct_by_user.get(user_id, 0)
     assert sum(a for _, a, _ in memberships) > 0
+    assert submitted == {user: annotated.get(user, 0) for user in submitted}

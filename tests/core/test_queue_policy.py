@@ -17,8 +17,10 @@ from annotary.core.queue import (
     allowed_routes,
     choose_next,
     flag_route,
+    item_reference,
     match_route,
     sampled_for_review,
+    senior_routes,
 )
 
 ROUTES = (
@@ -80,8 +82,18 @@ def test_match_route_by_metadata_and_flag() -> None:
     assert match_route(ROUTES, {"domain": "legal"}) == 1
     assert match_route(ROUTES, {"domain": "retail"}) is None
     assert match_route(ROUTES, {}) is None
-    assert flag_route(ROUTES, ["unclear_guideline", "sensitive"]) == 2
-    assert flag_route(ROUTES, ["needs_expert"]) is None
+    assert flag_route(ROUTES, ["unclear_guideline", "sensitive"], {}) == 2
+    assert flag_route(ROUTES, ["needs_expert"], {"domain": "medical"}) is None
+
+
+def test_a_rule_on_metadata_and_flag_routes_flagged_matching_items_only() -> None:
+    routes = (
+        Route({"domain": "medical"}, "sensitive", "expert", frozenset({"medical"})),
+        Route({}, "sensitive", "reviewer", frozenset()),
+    )
+    assert match_route(routes, {"domain": "medical"}) is None  # not flagged: anyone
+    assert flag_route(routes, ["sensitive"], {"domain": "medical"}) == 0
+    assert flag_route(routes, ["sensitive"], {"domain": "retail"}) == 1
 
 
 def test_gold_outcomes() -> None:
@@ -101,8 +113,78 @@ def test_gold_outcomes() -> None:
 
 
 def test_review_sample_is_deterministic_and_near_the_rate() -> None:
-    picked = [i for i in range(1, 20001) if sampled_for_review(i, 0.1)]
+    secret = bytes(range(32))
+    picked = [i for i in range(1, 20001) if sampled_for_review(secret, i, 0.1)]
     assert 1800 < len(picked) < 2200
-    assert picked == [i for i in range(1, 20001) if sampled_for_review(i, 0.1)]
-    assert not any(sampled_for_review(i, 0.0) for i in range(100))
-    assert all(sampled_for_review(i, 1.0) for i in range(100))
+    assert picked == [i for i in range(1, 20001) if sampled_for_review(secret, i, 0.1)]
+    assert not any(sampled_for_review(secret, i, 0.0) for i in range(100))
+    assert all(sampled_for_review(secret, i, 1.0) for i in range(100))
+
+
+def test_review_sample_follows_the_secret_not_the_ids() -> None:
+    """Same ids under another project's secret: another sample, at the same rate."""
+    ids = range(1, 20001)
+    samples = [
+        {i for i in ids if sampled_for_review(secret, i, 0.1)}
+        for secret in (b"a" * 32, b"b" * 32, bytes(32))
+    ]
+    for sample in samples:
+        assert 1800 < len(sample) < 2200
+    for one, other in itertools.combinations(samples, 2):
+        # Independent samples of 10% share about 1% of the ids, not 10%.
+        assert len(one & other) < 400
+    with pytest.raises(ValueError, match="secret is missing"):
+        sampled_for_review(b"", 1, 0.1)
+
+
+def test_item_references_are_opaque_and_stable() -> None:
+    secret = b"k" * 32
+    refs = [item_reference(secret, i) for i in range(1, 1001)]
+    assert refs == [item_reference(secret, i) for i in range(1, 1001)]
+    assert len(set(refs)) == 1000
+    assert refs != sorted(refs)  # no order of ids to read off
+    assert item_reference(b"j" * 32, 1) != refs[0]
+    assert all(len(ref) == 24 for ref in refs)
+
+
+SENIOR_RULES = (
+    Route({"domain": "legal"}, None, "expert", frozenset({"law"})),
+    Route({"domain": "finance"}, None, None, frozenset({"finance"})),
+    Route({}, "sensitive", "expert", frozenset({"trust_and_safety"})),
+    Route({}, "unclear_guideline", "reviewer", frozenset()),
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "skills", "queue", "base", "rules"),
+    [
+        # Managers take anything.
+        ("manager", (), "escalated", True, {0, 1, 2, 3}),
+        # Escalations: experts by default; a flag rule names its own tier and skills.
+        ("expert", (), "escalated", True, {3}),
+        ("expert", ("trust_and_safety",), "escalated", True, {2, 3}),
+        ("expert", ("law", "finance"), "escalated", True, {0, 1, 3}),
+        ("reviewer", ("trust_and_safety", "finance"), "escalated", False, {3}),
+        ("annotator", ("trust_and_safety",), "escalated", False, set()),
+        # Adjudication (tier reviewer here) and review keep the metadata routing.
+        ("reviewer", (), "adjudication", True, {3}),
+        ("reviewer", ("finance",), "adjudication", True, {1, 3}),
+        ("reviewer", ("law",), "adjudication", True, {3}),  # the rule wants an expert
+        ("expert", ("law",), "adjudication", True, {0, 3}),
+        ("expert", ("law",), "review", True, {0, 3}),
+        ("reviewer", ("finance",), "review", True, {1, 3}),
+        ("annotator", ("finance", "law"), "review", False, set()),
+    ],
+)
+def test_senior_routes(role, skills, queue, base, rules) -> None:
+    state = AnnotatorState(role, frozenset(skills))
+    allowed = senior_routes(state, SENIOR_RULES, queue, "reviewer")
+    assert allowed == RouteFilter(base, frozenset(rules))
+    assert allowed.allows(None) is base
+
+
+def test_adjudication_tier_raises_the_bar_for_every_item() -> None:
+    reviewer = AnnotatorState("reviewer", frozenset({"finance"}))
+    assert senior_routes(reviewer, SENIOR_RULES, "adjudication", "expert") == RouteFilter(
+        False, frozenset()
+    )

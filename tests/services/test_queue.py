@@ -106,8 +106,7 @@ def test_agreement_finalizes_and_disagreement_goes_to_adjudication(db, tmp_path:
             task = next_task(db, world.actors[name], "queue", NO_GOLD)
             assert task is not None
             label = answers[task.content["text"]][index]
-            result = submit_annotation(db, world.actors[name], task.lease_id, {"sentiment": label})
-    assert result.item_status in ("finalized", "adjudication")
+            submit_annotation(db, world.actors[name], task.lease_id, {"sentiment": label})
     with read_session(db.sessions) as session:
         status = dict(session.execute(select(Item.content["text"].as_string(), Item.status)).all())
         final = session.scalars(select(FinalLabel)).one()

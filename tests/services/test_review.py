@@ -57,7 +57,9 @@ def test_flag_escalates_to_experts(db, tmp_path: Path) -> None:
     result = submit_annotation(
         db, world.actors["ann1"], task.lease_id, None, flags=("sensitive",), note="graphic"
     )
-    assert (result.annotation_id, result.item_status) == (None, "escalated")
+    assert result.annotation_id is None
+    with read_session(db.sessions) as session:
+        assert session.scalar(select(Item.status)) == "escalated"
     assert next_task(db, world.actors["ann2"], "queue", NO_GOLD) is None
     with pytest.raises(Forbidden):
         next_case(db, world.actors["rev"], "queue", "escalated")
@@ -78,6 +80,7 @@ def test_review_sampling_and_override(db, tmp_path: Path) -> None:
     case = next_case(db, world.actors["rev"], "queue", "review")
     assert case is not None and case.final is not None
     assert case.final["payload"] == {"sentiment": "positive"}
+    assert case.final["fields"]["sentiment"]["method"] == "majority"
     review_item(
         db,
         world.actors["rev"],
@@ -90,6 +93,8 @@ def test_review_sampling_and_override(db, tmp_path: Path) -> None:
     with read_session(db.sessions) as session:
         final = session.scalars(select(FinalLabel)).one()
     assert (final.method, final.payload) == ("review", {"sentiment": "negative"})
+    # The machine's per-field record described the overridden label, not this one.
+    assert final.fields == {}
 
 
 def test_weighted_aggregation_follows_gold_accuracy(db, tmp_path: Path) -> None:

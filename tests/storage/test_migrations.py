@@ -78,3 +78,51 @@ def test_unreachable_database_is_a_clear_error() -> None:
         current_revision(db.engine)
     assert raised.value.code == "E501"
     assert "cannot reach the database" in raised.value.message
+
+
+def test_0005_gives_existing_projects_a_secret_and_counts_submits(scratch_url: str) -> None:
+    db = Database.from_url(scratch_url)
+    command.upgrade(alembic_config(db.engine), "0004")
+    now = "2026-01-02 03:04:05+00:00"
+    rows = [
+        "INSERT INTO users (id, username, is_admin, is_active, skills, languages, attributes, "
+        f"created_at) VALUES (1, 'ann', false, true, '[]', '[]', '{{}}', '{now}')",
+        *(
+            "INSERT INTO projects (id, name, item_kind, definition, schema_version, "
+            f"guideline_version, created_at, updated_at) VALUES ({p}, 'p{p}', 'text', '{{}}', "
+            f"1, 1, '{now}', '{now}')"
+            for p in (1, 2)
+        ),
+        "INSERT INTO memberships (id, project_id, user_id, role, gold_answered, gold_correct, "
+        "qualification_answered, qualification_correct, created_at) "
+        f"VALUES (1, 1, 1, 'annotator', 0, 0, 0, 0, '{now}')",
+        *(
+            "INSERT INTO items (id, project_id, kind, content, content_hash, metadata, status, "
+            "priority, annotation_count, lease_count, is_gold, created_at) "
+            f"VALUES ({i}, 1, 'text', '{{}}', 'h{i}', '{{}}', 'queued', 0, 1, 0, false, '{now}')"
+            for i in (1, 2)
+        ),
+        *(
+            "INSERT INTO annotations (item_id, user_id, project_id, payload, schema_version, "
+            f"guideline_version, flags, created_at) VALUES ({i}, 1, 1, '{{}}', 1, 1, '[]', "
+            f"'2026-01-0{i} 00:00:00+00:00')"
+            for i in (1, 2)
+        ),
+    ]
+    with db.engine.begin() as connection:
+        for row in rows:
+            connection.exec_driver_sql(row)
+    upgrade(db.engine)
+    with db.engine.connect() as connection:
+        secrets = connection.exec_driver_sql(
+            "SELECT project_id, secret FROM project_secrets ORDER BY project_id"
+        ).all()
+        counted, last = connection.exec_driver_sql(
+            "SELECT annotations_submitted, last_submit_at FROM memberships"
+        ).one()
+    db.dispose()
+    assert [p for p, _ in secrets] == [1, 2]
+    assert len({s for _, s in secrets}) == 2
+    assert all(len(bytes.fromhex(s)) == 32 for _, s in secrets)
+    assert counted == 2
+    assert str(last).startswith("2026-01-02")

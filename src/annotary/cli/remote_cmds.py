@@ -236,7 +236,8 @@ def submit(
         typer.Option("--flag", help="sensitive, unclear_guideline or needs_expert (repeatable)."),
     ] = None,
 ) -> None:
-    """Submit the annotation for a task; prints the server's answer as JSON."""
+    """Submit the annotation for a task; prints the server's answer as JSON:
+    `{"annotation_id": N}`."""
     payload = _json_object(annotation, "--annotation")
     with _client(ctx) as client:
         print_json(client.submit(lease_id, payload, time_ms, flag or ()))

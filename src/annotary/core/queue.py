@@ -16,6 +16,8 @@ Serving order for `next task`:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -24,7 +26,9 @@ from annotary.core.consensus.settings import FieldSetting
 
 TIER_RANK: Final = {"annotator": 0, "reviewer": 1, "expert": 2}
 FLAGS: Final = ("sensitive", "unclear_guideline", "needs_expert")
-_REVIEW_HASH_MULTIPLIER: Final = 2_654_435_761  # Knuth's multiplicative hash
+SENIOR_QUEUES: Final = ("adjudication", "escalated", "review")
+ESCALATION_TIER: Final = "expert"
+"""Who handles a flagged item when no routing rule on its flag says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class QueueRules:
     aggregation: str = "majority"
     consensus: Mapping[str, FieldSetting] = field(default_factory=dict)
     """Per-field consensus settings (`workflow.consensus`)."""
+    secret: bytes = field(default=b"", repr=False)
+    """The project's secret key: keys the review sample and the item references
+    annotators see (never shown, never logged)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,10 @@ class RouteFilter:
 
     base: bool
     rules: frozenset[int]
+
+    def allows(self, route_rule: int | None) -> bool:
+        """Whether an item routed by `route_rule` (None: unrouted) passes."""
+        return self.base if route_rule is None else route_rule in self.rules
 
 
 @dataclass(frozen=True)
@@ -146,19 +157,64 @@ def allowed_routes(state: AnnotatorState, routes: Sequence[Route]) -> RouteFilte
 
 
 def match_route(routes: Sequence[Route], metadata: Mapping[str, Any]) -> int | None:
-    """Index of the first metadata rule the item matches (None: no rule, anyone)."""
+    """Index of the first metadata rule the item matches (None: no rule, anyone).
+
+    Rules with a `flag` route flagged items only (see `flag_route`).
+    """
     for index, route in enumerate(routes):
-        if route.metadata and all(metadata.get(k) == v for k, v in route.metadata.items()):
+        if route.flag is None and route.metadata and _matches(route, metadata):
             return index
     return None
 
 
-def flag_route(routes: Sequence[Route], flags: Sequence[str]) -> int | None:
-    """Index of the first flag rule matching one of `flags` (None: the default experts)."""
+def flag_route(
+    routes: Sequence[Route], flags: Sequence[str], metadata: Mapping[str, Any]
+) -> int | None:
+    """Index of the first flag rule matching one of `flags` and, if the rule names
+    metadata too, the item's `metadata` (None: the default, experts)."""
     for index, route in enumerate(routes):
-        if route.flag is not None and route.flag in flags:
+        if route.flag is not None and route.flag in flags and _matches(route, metadata):
             return index
     return None
+
+
+def _matches(route: Route, metadata: Mapping[str, Any]) -> bool:
+    return all(metadata.get(k) == v for k, v in route.metadata.items())
+
+
+def senior_routes(
+    state: AnnotatorState, routes: Sequence[Route], queue: str, adjudication_tier: str
+) -> RouteFilter:
+    """Which items of a senior queue (`SENIOR_QUEUES`) a member may take and decide.
+
+    Managers take any. Others need the queue's tier (adjudication: the
+    project's `adjudication_tier`; escalations: experts; review: reviewers)
+    and, for an item under a routing rule, the rule's tier and one of its
+    skills too: routing holds beyond the annotation queue. On the escalation
+    queue a rule on the item's flag names its own tier instead of the
+    experts' (but never below reviewer: annotators have no senior queue).
+
+    >>> rule = Route({}, "sensitive", "expert", frozenset({"trust_and_safety"}))
+    >>> senior_routes(AnnotatorState("expert"), [rule], "escalated", "reviewer")
+    RouteFilter(base=True, rules=frozenset())
+    """
+    if state.role == "manager":
+        return RouteFilter(base=True, rules=frozenset(range(len(routes))))
+    rank = TIER_RANK.get(state.role, -1)
+    base_tier = {"adjudication": adjudication_tier, "escalated": ESCALATION_TIER}.get(
+        queue, "reviewer"
+    )
+    base_rank = max(TIER_RANK[base_tier], TIER_RANK["reviewer"])
+    allowed = set()
+    for index, route in enumerate(routes):
+        needed = max(base_rank, TIER_RANK.get(route.tier or "annotator", 99))
+        if queue == "escalated" and route.flag is not None:
+            tier = route.tier or ESCALATION_TIER
+            needed = max(TIER_RANK.get(tier, 99), TIER_RANK["reviewer"])
+        if rank < needed or (route.skills and not route.skills & state.skills):
+            continue
+        allowed.add(index)
+    return RouteFilter(base=rank >= base_rank, rules=frozenset(allowed))
 
 
 @dataclass(frozen=True)
@@ -201,13 +257,36 @@ def after_gold_answer(
     return GoldOutcome()
 
 
-def sampled_for_review(item_id: int, rate: float) -> bool:
-    """Whether a finalized item goes to review: a fixed hash of its id below `rate`.
+def _keyed(secret: bytes, purpose: bytes, item_id: int) -> bytes:
+    """HMAC-SHA256 of an item id under the project's secret, one `purpose` apart
+    from another so that one use reveals nothing about the other."""
+    if not secret:
+        raise ValueError("the project's secret is missing")
+    return hmac.new(secret, purpose + b":" + str(item_id).encode(), hashlib.sha256).digest()
 
-    Deterministic, so the sample is reproducible and spread over the whole
-    project rather than bunched in time.
+
+def sampled_for_review(secret: bytes, item_id: int, rate: float) -> bool:
+    """Whether a finalized item goes to review: a keyed hash (HMAC) of its id
+    under the project's secret, below `rate`.
+
+    Deterministic for a project, so the sample is reproducible and spread over
+    the whole project rather than bunched in time; without the secret, the
+    item ids annotators might learn say nothing about which items are sampled.
     """
     if rate <= 0:
         return False
-    bucket = (item_id * _REVIEW_HASH_MULTIPLIER) % 2**32
-    return bucket / 2**32 < rate
+    bucket = int.from_bytes(_keyed(secret, b"review", item_id)[:8], "big")
+    return bucket / 2**64 < rate
+
+
+def item_reference(secret: bytes, item_id: int) -> str:
+    """The opaque, stable name of an item that annotators see instead of its id.
+
+    Ids are sequential, and gold items imported from a file of their own get
+    a block of them; a keyed hash gives nothing away (SPEC 5: gold items are
+    indistinguishable from others).
+
+    >>> item_reference(b"k", 1) == item_reference(b"k", 1) != item_reference(b"k", 2)
+    True
+    """
+    return _keyed(secret, b"item", item_id)[:12].hex()

@@ -29,9 +29,15 @@ from annotary.errors import (
     NotFound,
 )
 from annotary.services.audit import record_event
-from annotary.services.identity.access import Actor, project_for, require_admin
+from annotary.services.identity.access import MANAGER, Actor, project_for, require_admin
 from annotary.storage.db import Database, read_session, write_transaction
-from annotary.storage.models import GuidelineVersion, Membership, Project, SchemaVersion
+from annotary.storage.models import (
+    GuidelineVersion,
+    Membership,
+    Project,
+    ProjectSecret,
+    SchemaVersion,
+)
 from annotary.storage.project_store import add_revision
 
 
@@ -67,6 +73,7 @@ def create_project(
             )
             session.add(project)
             session.flush()
+            session.add(ProjectSecret(project_id=project.id))
             schema = definition.schema_
             session.add(
                 SchemaVersion(
@@ -262,6 +269,17 @@ class ProjectDetail:
     export: dict[str, Any] = field(default_factory=dict)
 
 
+GOLD_SETTINGS = (
+    "gold_rate",
+    "qualification",
+    "min_gold_accuracy",
+    "min_gold_count",
+    "review_sampling_rate",
+)
+"""Workflow settings about gold checks and review sampling: only managers and
+admins see them in the project view (SPEC 5: gold is indistinguishable)."""
+
+
 def list_projects(db: Database, actor: Actor) -> list[ProjectSummary]:
     """Projects the actor is a member of (admins: every project), by name."""
     with read_session(db.sessions) as session:
@@ -307,6 +325,9 @@ def project_detail(db: Database, actor: Actor, name: str) -> ProjectDetail:
         current = guideline_rows[-1]
         settings = project.definition
         workflow = dict(settings.get("workflow") or {})
+        if not actor.is_admin and (membership is None or membership.role != MANAGER):
+            for key in GOLD_SETTINGS:  # those served tasks learn nothing about gold
+                workflow.pop(key, None)
         return ProjectDetail(
             name=project.name,
             title=project.title,

@@ -6,6 +6,7 @@ JSONB on PostgreSQL. Timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # BIGINT ids on PostgreSQL; INTEGER on SQLite so the id is the rowid alias.
@@ -82,6 +83,29 @@ class Project(Base):
     """The current guidelines version (a row of guideline_versions)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    secret_row: Mapped[ProjectSecret] = relationship(lazy="select")
+    """The project's secret key (loaded only when asked for)."""
+
+
+def new_project_secret() -> str:
+    """32 random bytes, hex."""
+    return secrets.token_hex(32)
+
+
+class ProjectSecret(Base):
+    """A project's random secret key (SPEC 5): it keys the review sample and the
+    item references annotators see. Kept out of `projects` so that nothing that
+    reads or shows a project (its definition, API views, exports) carries it."""
+
+    __tablename__ = "project_secrets"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64), default=new_project_secret)
+
+    def __repr__(self) -> str:
+        return f"ProjectSecret(project_id={self.project_id!r}, secret=...)"
 
 
 class Membership(Base):
@@ -101,6 +125,10 @@ class Membership(Base):
     gold_correct: Mapped[int] = mapped_column(Integer, default=0)
     qualification_answered: Mapped[int] = mapped_column(Integer, default=0)
     qualification_correct: Mapped[int] = mapped_column(Integer, default=0)
+    annotations_submitted: Mapped[int] = mapped_column(Integer, default=0)
+    """Annotations the member submitted in the project (gold included)."""
+    last_submit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the member last submitted a task (an annotation or flags)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,5 +1,5 @@
 """The atomic claims behind the queue (SPEC 5), as prebuilt Core statements
-(the submit side is `submit_store`).
+(the gold claim is `gold_store`, the submit side `submit_store`).
 
 Every function runs on the connection of the caller's write transaction. On
 PostgreSQL a claim locks the chosen item row with `FOR UPDATE SKIP LOCKED`, so
@@ -17,9 +17,8 @@ database spent answering them.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -29,10 +28,8 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
-    and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -49,13 +46,13 @@ from annotary.core.queue import RouteFilter
 from annotary.storage.models import (
     Annotation,
     Base,
-    GoldAnswer,
     Item,
     JsonType,
     Lease,
     Membership,
     Prelabel,
     Project,
+    ProjectSecret,
     Skip,
 )
 
@@ -67,7 +64,7 @@ def table_of(model: type[Base]) -> Table:
 
 items, leases, annotations_table = table_of(Item), table_of(Lease), table_of(Annotation)
 projects, memberships, skips = table_of(Project), table_of(Membership), table_of(Skip)
-prelabels = table_of(Prelabel)
+prelabels, project_secrets = table_of(Prelabel), table_of(ProjectSecret)
 TIME = DateTime(timezone=True)
 
 
@@ -78,6 +75,8 @@ class Seat:
     project_id: int
     project_name: str
     definition: dict[str, Any]
+    secret: str = field(repr=False)
+    """The project's secret key, hex (see `core.queue.item_reference`)."""
     schema_version: int
     guideline_version: int
     membership_id: int
@@ -110,6 +109,7 @@ SEAT_COLUMNS = (
     projects.c.id,
     projects.c.name,
     projects.c.definition,
+    project_secrets.c.secret,
     projects.c.schema_version,
     projects.c.guideline_version,
     memberships.c.id,
@@ -139,6 +139,7 @@ _LIVE_LEASE = (
 _SEAT_BY_NAME = (
     select(*SEAT_COLUMNS, _LIVE_LEASE)
     .join_from(projects, memberships, memberships.c.project_id == projects.c.id)
+    .join(project_secrets, project_secrets.c.project_id == projects.c.id)
     .where(memberships.c.user_id == bindparam("user"), projects.c.name == bindparam("name"))
     .with_for_update(of=memberships)
 )
@@ -176,7 +177,7 @@ def reclaim_expired(conn: Connection, project_id: int, now: datetime) -> int:
     return len(freed)
 
 
-def _not_seen_by_user() -> list[ColumnElement[bool]]:
+def not_seen_by_user() -> list[ColumnElement[bool]]:
     """Conditions: the user (`:user_id`) has no annotation, skip or lease on the item.
 
     Each test is a probe of the (item_id, user_id) unique index for the one
@@ -195,14 +196,15 @@ def _not_seen_by_user() -> list[ColumnElement[bool]]:
     ]
 
 
-def _route_condition(routes: RouteFilter) -> ColumnElement[bool]:
+def route_condition(routes: RouteFilter) -> ColumnElement[bool]:
+    """Items whose routing rule `routes` allows (see `core.queue.RouteFilter`)."""
     allowed = [items.c.route_rule.in_(sorted(routes.rules))] if routes.rules else []
     if routes.base:
         allowed.append(items.c.route_rule.is_(None))
     return or_(*allowed) if allowed else items.c.id.is_(None)
 
 
-_LEASE_COLUMNS = (items.c.kind, items.c.content, items.c.metadata)
+LEASE_COLUMNS = (items.c.kind, items.c.content, items.c.metadata)
 
 
 @lru_cache(maxsize=256)
@@ -215,8 +217,8 @@ def _claim_statement(routes: RouteFilter, single_statement: bool) -> Select[Any]
             items.c.project_id == bindparam("project"),
             items.c.status == "queued",
             items.c.annotation_count + items.c.lease_count < bindparam("overlap", type_=Integer),
-            _route_condition(routes),
-            *_not_seen_by_user(),
+            route_condition(routes),
+            *not_seen_by_user(),
         )
         .order_by(items.c.priority.desc(), items.c.id)
         .limit(1)
@@ -231,7 +233,7 @@ def _claim_statement(routes: RouteFilter, single_statement: bool) -> Select[Any]
         update(items)
         .where(items.c.id == chosen.c.id)
         .values(lease_count=items.c.lease_count + 1)
-        .returning(items.c.id, *_LEASE_COLUMNS)
+        .returning(items.c.id, *LEASE_COLUMNS)
         .cte("counted")
     )
     made = (
@@ -253,12 +255,12 @@ def _claim_statement(routes: RouteFilter, single_statement: bool) -> Select[Any]
         made.c.id,
         made.c.expires_at,
         counted.c.id,
-        *(counted.c[c.name] for c in _LEASE_COLUMNS),
-        _prelabels_json(counted.c.id),
+        *(counted.c[c.name] for c in LEASE_COLUMNS),
+        prelabels_json(counted.c.id),
     ).join_from(counted, made, made.c.item_id == counted.c.id)
 
 
-def _prelabels_json(item_id: Any) -> Any:
+def prelabels_json(item_id: Any) -> Any:
     """PostgreSQL: the item's pre-labels as one JSON array, oldest first."""
     entry = func.jsonb_build_object(
         "model",
@@ -307,60 +309,11 @@ def claim_regular(
     return lease_item(conn, seat, item_id, now, expires_at)
 
 
-# Written into the SQL, not bound: a generic plan of a prepared statement can
-# use the partial index `ix_items_gold` only when it sees the literal status.
-IS_GOLD = items.c.status == literal_column("'gold'")
-
-
-def _gold_end(column: Any) -> Any:
-    query = select(items.c.id).where(items.c.project_id == bindparam("project"), IS_GOLD)
-    return query.order_by(column).limit(1).scalar_subquery()
-
-
-# Two index probes; min() and max() in one query read every gold entry.
-_GOLD_BOUNDS = select(_gold_end(items.c.id), _gold_end(items.c.id.desc()))
-
-
-@lru_cache(maxsize=8)
-def _gold_statement(qualification_only: bool, from_pivot: bool) -> Select[Any]:
-    conditions = [
-        items.c.project_id == bindparam("project"),
-        IS_GOLD,
-        *_not_seen_by_user(),
-        items.c.id >= bindparam("pivot") if from_pivot else items.c.id < bindparam("pivot"),
-    ]
-    if qualification_only:
-        gold = table_of(GoldAnswer)
-        conditions.append(exists().where(gold.c.item_id == items.c.id, gold.c.qualification))
-    return select(items.c.id).where(and_(*conditions)).order_by(items.c.id).limit(1)
-
-
-def claim_gold(
-    conn: Connection,
-    project_id: int,
-    user_id: int,
-    rng: random.Random,
-    qualification: bool = False,
-) -> int | None:
-    """A gold item the user has not seen, starting at a random point so annotators
-    meet gold items in different orders (qualification items first when asked)."""
-    low, high = conn.execute(_GOLD_BOUNDS, {"project": project_id}).one()
-    if low is None:
-        return None
-    params = {"project": project_id, "user": user_id, "pivot": rng.randint(low, high)}
-    for qualification_only in (True, False) if qualification else (False,):
-        for from_pivot in (True, False):
-            found = conn.execute(_gold_statement(qualification_only, from_pivot), params).scalar()
-            if found is not None:
-                return int(found)
-    return None
-
-
 _COUNT_LEASE = (
     update(items)
     .where(items.c.id == bindparam("item"))
     .values(lease_count=items.c.lease_count + 1)
-    .returning(*_LEASE_COLUMNS)
+    .returning(*LEASE_COLUMNS)
 )
 _MAKE_LEASE = (
     insert(leases)
@@ -392,7 +345,7 @@ def lease_item(
 
 
 _LEASED_ITEM = (
-    select(leases.c.id, leases.c.expires_at, items.c.id, *_LEASE_COLUMNS)
+    select(leases.c.id, leases.c.expires_at, items.c.id, *LEASE_COLUMNS)
     .join_from(leases, items, items.c.id == leases.c.item_id)
     .where(leases.c.id == bindparam("id"))
 )

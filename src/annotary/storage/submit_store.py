@@ -1,10 +1,16 @@
 """The writes behind submit and skip (SPEC 5), as prebuilt Core statements.
 
-A submit reads the lease, its item and the holder's seat without locks, does
-everything that needs no lock (validation, gold scoring), and then turns the
-lease in: one statement on PostgreSQL deletes the lease, inserts the annotation
-and counts it on the item, which locks the item row until commit. Whoever
-brings the item to its overlap therefore sees every other annotation of it.
+A submit reads the lease, its item (with its gold answer, if it is gold) and
+the holder's seat without locks, does everything that needs no lock
+(validation, gold scoring), counts the submit on the membership, and then
+turns the lease in: one statement on PostgreSQL deletes the lease, inserts
+the annotation and counts it on the item, which locks the item row until
+commit. Whoever brings the item to its overlap therefore sees every other
+annotation of it.
+
+A gold and a normal submit run the same statements (the gold answer comes
+with the lease, and every submit updates the membership's counters once), so
+their timing does not tell them apart (SPEC 5).
 """
 
 from __future__ import annotations
@@ -20,14 +26,19 @@ from sqlalchemy.engine import Connection
 from annotary.storage.models import GoldAnswer
 from annotary.storage.queue_store import (
     SEAT_COLUMNS,
+    TIME,
     Seat,
     annotations_table,
     items,
     leases,
     memberships,
+    project_secrets,
     projects,
     skips,
+    table_of,
 )
+
+gold_answers = table_of(GoldAnswer)
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,14 @@ class HeldLease:
     created_at: datetime
     item_id: int
     item_content: dict[str, Any]
-    is_gold: bool
+    item_metadata: dict[str, Any]
+    gold_answer: dict[str, Any] | None
+    """The item's gold answer; None for an item that is not gold."""
     seat: Seat | None
+
+    @property
+    def is_gold(self) -> bool:
+        return self.gold_answer is not None
 
 
 @dataclass(frozen=True)
@@ -59,12 +76,15 @@ _HELD_LEASE = (
         leases.c.created_at,
         items.c.id,
         items.c.content,
-        items.c.is_gold,
+        items.c.metadata,
+        gold_answers.c.answer,
         memberships.c.id.is_not(None),
         *SEAT_COLUMNS,
     )
     .join_from(leases, items, items.c.id == leases.c.item_id)
+    .outerjoin(gold_answers, gold_answers.c.item_id == items.c.id)
     .join(projects, projects.c.id == leases.c.project_id)
+    .join(project_secrets, project_secrets.c.project_id == projects.c.id)
     .outerjoin(
         memberships,
         and_(
@@ -77,14 +97,15 @@ _HELD_LEASE = (
 
 
 def held_lease(conn: Connection, user_id: int, lease_id: int) -> HeldLease | None:
-    """The user's lease, its item and the user's seat in the project (None when
-    they are no longer a member). Nothing is locked: `turn_in_lease` finds out
-    whether the lease is still there."""
+    """The user's lease, its item (with its gold answer, if gold) and the user's
+    seat in the project (None when they are no longer a member). Nothing is
+    locked: `turn_in_lease` finds out whether the lease is still there."""
     row = conn.execute(_HELD_LEASE, {"lease": lease_id, "user": user_id}).first()
     if row is None:
         return None
-    seat = Seat(*row[6:]) if row[5] else None
-    return HeldLease(row[0], row[1], row[2], row[3], row[4], seat)
+    seat = Seat(*row[7:]) if row[6] else None
+    gold = dict(row[5]) if row[5] is not None else None
+    return HeldLease(row[0], row[1], row[2], row[3], row[4], gold, seat)
 
 
 _ANNOTATION_VALUES = (
@@ -198,37 +219,61 @@ def answers_of(conn: Connection, item_id: int) -> list[tuple[int, dict[str, Any]
     return [(user, payload) for user, payload in conn.execute(_ANSWERS, {"item": item_id})]
 
 
-_GOLD_ANSWER = select(GoldAnswer.answer).where(GoldAnswer.item_id == bindparam("item"))
-
-
-def gold_answer_of(conn: Connection, item_id: int) -> dict[str, Any]:
-    """The stored answer of a gold item (gold items are created with theirs)."""
-    return dict(conn.execute(_GOLD_ANSWER, {"item": item_id}).scalar_one())
-
-
-def _count_gold(prefix: str) -> Any:
-    answered, correct = memberships.c[f"{prefix}_answered"], memberships.c[f"{prefix}_correct"]
-    return (
-        update(memberships)
-        .where(memberships.c.id == bindparam("membership"))
-        .values({answered: answered + 1, correct: correct + bindparam("right", type_=Integer)})
-        .returning(answered, correct)
+_COUNTERS = ("gold_answered", "gold_correct", "qualification_answered", "qualification_correct")
+_COUNT_SUBMIT = (
+    update(memberships)
+    .where(memberships.c.id == bindparam("membership"))
+    .values(
+        {
+            memberships.c.annotations_submitted: memberships.c.annotations_submitted
+            + bindparam("annotations", type_=Integer),
+            memberships.c.last_submit_at: bindparam("at", type_=TIME),
+            **{
+                memberships.c[name]: memberships.c[name] + bindparam(name, type_=Integer)
+                for name in _COUNTERS
+            },
+        }
     )
+    .returning(*(memberships.c[name] for name in _COUNTERS))
+)
 
 
-_COUNT_GOLD = {"gold": _count_gold("gold"), "qualification": _count_gold("qualification")}
+@dataclass(frozen=True)
+class GoldCounts:
+    """A member's gold answers so far: `(answered, correct)` of ordinary gold checks
+    and of the qualification."""
+
+    gold_answered: int
+    gold_correct: int
+    qualification_answered: int
+    qualification_correct: int
 
 
-def count_gold_answer(
-    conn: Connection, membership_id: int, qualifying: bool, correct: bool
-) -> tuple[int, int]:
-    """Add one scored gold answer to the member's counts (atomically); the new
-    `(answered, correct)`."""
-    statement = _COUNT_GOLD["qualification" if qualifying else "gold"]
-    answered, right = conn.execute(
-        statement, {"membership": membership_id, "right": int(correct)}
-    ).one()
-    return int(answered), int(right)
+def count_submit(
+    conn: Connection,
+    membership_id: int,
+    now: datetime,
+    *,
+    annotated: bool,
+    gold_correct: bool | None,
+    qualifying: bool,
+) -> GoldCounts:
+    """Count a submit on the member, in one statement whatever the item: the
+    annotation (when `annotated`), the time, and a scored gold answer (when
+    `gold_correct` is not None; as a qualification answer when `qualifying`).
+    The member's gold counts after it, counted atomically under concurrent submits."""
+    scored = gold_correct is not None
+    right = int(bool(gold_correct))
+    params = {
+        "membership": membership_id,
+        "annotations": int(annotated),
+        "at": now,
+        "gold_answered": int(scored and not qualifying),
+        "gold_correct": right if not qualifying else 0,
+        "qualification_answered": int(scored and qualifying),
+        "qualification_correct": right if qualifying else 0,
+    }
+    return GoldCounts(*(int(n) for n in conn.execute(_COUNT_SUBMIT, params).one()))
 
 
 def mark_member(conn: Connection, membership_id: int, **values: Any) -> None:

@@ -7,7 +7,7 @@ works on ORM items (`finalize_if_complete`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,8 @@ def settle(
         "agreement": consensus.agreement,
         "fields": consensus.record(),
     }
-    final = REVIEW if sampled_for_review(item_id, rules.review_sampling_rate) else FINALIZED
+    sampled = sampled_for_review(rules.secret, item_id, rules.review_sampling_rate)
+    final = REVIEW if sampled else FINALIZED
     return Settlement(final, label)
 
 
@@ -159,6 +160,7 @@ def escalate(
     conn: Connection,
     routes: Sequence[Route],
     item_id: int,
+    metadata: Mapping[str, Any],
     status: str,
     route_rule: int | None,
     user_id: int,
@@ -166,10 +168,12 @@ def escalate(
     note: str | None,
 ) -> tuple[str, int | None]:
     """Record the flags; the item's new `(status, route_rule)`: queued and
-    adjudication items move to the escalation queue.
+    adjudication items move to the escalation queue; any other item (gold,
+    already escalated, final) keeps its status.
 
-    A routing rule on one of the flags decides who handles it; without one,
-    experts do.
+    A routing rule on one of the flags (and on the item's `metadata`, if it
+    names some) decides who handles it; without one the item keeps its
+    metadata routing and experts handle it (`core.queue.senior_routes`).
     """
     conn.execute(
         insert(table_of(ItemFlag)),
@@ -177,7 +181,7 @@ def escalate(
     )
     if status not in (QUEUED, ADJUDICATION):
         return status, route_rule
-    rule = flag_route(routes, flags)
+    rule = flag_route(routes, flags, metadata)
     return ESCALATED, rule if rule is not None else route_rule
 
 

@@ -4,6 +4,11 @@
   adjudication tier) sees every annotation and records the final answer.
 - escalations: flagged items; an expert finalizes them or sends them back.
 - review: a sample of finalized items; a reviewer confirms or overrides.
+
+Routing holds here too (`core.queue.senior_routes`): an item under a routing
+rule is served to, and decided by, only seniors of the rule's tier with one
+of its skills (a rule on the item's flag, for escalations); managers and
+admins take any item.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotary.core.consensus.outcome import ItemConsensus
-from annotary.core.queue import TIER_RANK
+from annotary.core.queue import TIER_RANK, AnnotatorState, RouteFilter, match_route, senior_routes
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
     E_ANNOTATION_INVALID,
+    E_FORBIDDEN,
     E_ITEM_NOT_FOUND,
+    E_ITEM_ROUTED_ELSEWHERE,
     E_ITEM_STATE,
     Conflict,
     FieldError,
+    Forbidden,
     Invalid,
     NotFound,
 )
@@ -45,7 +53,7 @@ from annotary.services.queue.finalize import (
     consensus_for,
     finalize_if_complete,
 )
-from annotary.services.queue.workflow import queue_rules
+from annotary.services.queue.workflow import queue_rules, routes_of
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import (
     Annotation,
@@ -56,6 +64,7 @@ from annotary.storage.models import (
     User,
     utcnow,
 )
+from annotary.storage.review_store import head_of_senior_queue, skills_of
 
 SeniorQueue = Literal["adjudication", "escalated", "review"]
 SENIOR = frozenset({REVIEWER, EXPERT, MANAGER})
@@ -94,8 +103,13 @@ class Case:
         }
 
 
+def _adjudication_tier(project: Project) -> str:
+    tier: str = project.definition.get("workflow", {}).get("adjudication_tier", REVIEWER)
+    return tier
+
+
 def _adjudicators(project: Project) -> frozenset[str]:
-    tier = project.definition.get("workflow", {}).get("adjudication_tier", REVIEWER)
+    tier = _adjudication_tier(project)
     return frozenset(r for r in SENIOR if r == MANAGER or TIER_RANK[r] >= TIER_RANK[tier])
 
 
@@ -108,14 +122,26 @@ def next_case(
     """The oldest highest-priority item waiting in a senior queue."""
     with read_session(db.sessions) as session:
         project = project_for(session, actor, project_name)
-        require_role(session, actor, project, _roles_for(project, queue))
-        item = session.scalar(
-            select(Item)
-            .where(Item.project_id == project.id, Item.status == queue)
-            .order_by(Item.priority.desc(), Item.id)
-            .limit(1)
-        )
+        routes = _senior_filter(session, actor, project, queue)
+        item = head_of_senior_queue(session, project.id, queue, routes)
         return _case(session, project, item) if item is not None else None
+
+
+def _senior_filter(session: Session, actor: Actor, project: Project, queue: str) -> RouteFilter:
+    """Which items of `queue` the actor may take (403 when none ever)."""
+    membership = require_role(session, actor, project, SENIOR)
+    rules = routes_of(project.definition.get("workflow", {}))
+    if membership is None or actor.is_admin:
+        return RouteFilter(base=True, rules=frozenset(range(len(rules))))
+    state = AnnotatorState(membership.role, skills_of(session, actor.user_id))
+    allowed = senior_routes(state, rules, queue, _adjudication_tier(project))
+    if not allowed.base and not allowed.rules:
+        raise Forbidden(
+            E_FORBIDDEN,
+            f"your role {membership.role!r} in {project.name!r} cannot do this; "
+            f"needs one of: {', '.join(sorted(_roles_for(project, queue)))}",
+        )
+    return allowed
 
 
 def _roles_for(project: Project, queue: str) -> frozenset[str]:
@@ -218,12 +244,23 @@ def _suggestion(consensus: ItemConsensus, rows: Any) -> dict[str, Any]:
     }
 
 
-def _locked_item(session: Session, project: Project, item_id: int, status: str) -> Item:
+def _locked_item(
+    session: Session, actor: Actor, project: Project, item_id: int, status: str
+) -> Item:
+    """The item, locked, once the actor may decide it (its routing) and it waits in
+    the `status` queue."""
+    routes = _senior_filter(session, actor, project, status)
     item = session.scalar(
         select(Item).where(Item.id == item_id, Item.project_id == project.id).with_for_update()
     )
     if item is None:
         raise NotFound(E_ITEM_NOT_FOUND, f"no item {item_id} in project {project.name!r}")
+    if not routes.allows(item.route_rule):
+        raise Forbidden(
+            E_ITEM_ROUTED_ELSEWHERE,
+            f"item {item_id} is routed to another tier or skill (project routing rule "
+            f"{item.route_rule}); a manager or one of its seniors decides it",
+        )
     if item.status != status:
         raise Conflict(
             E_ITEM_STATE,
@@ -261,6 +298,7 @@ def _set_final(
     final.decided_by = actor.user_id
     final.reason = reason
     final.confidence = 1.0
+    final.fields = {}  # a human decision: no machine per-field record stands
     item.status = FINALIZED
 
 
@@ -270,8 +308,7 @@ def adjudicate(
     """Record the final answer of an item whose annotators disagreed."""
     with write_transaction(db.sessions) as session:
         project = project_for(session, actor, project_name)
-        require_role(session, actor, project, _adjudicators(project))
-        item = _locked_item(session, project, item_id, ADJUDICATION)
+        item = _locked_item(session, actor, project, item_id, ADJUDICATION)
         _checked_payload(session, project, item, payload)
         _set_final(session, item, payload, "adjudication", actor, reason)
         _audit(session, actor, project, item, "item.adjudicate", reason)
@@ -289,14 +326,15 @@ def resolve_escalation(
     """An expert decides a flagged item, or sends it back to the queue."""
     with write_transaction(db.sessions) as session:
         project = project_for(session, actor, project_name)
-        require_role(session, actor, project, EXPERTS)
-        item = _locked_item(session, project, item_id, ESCALATED)
+        item = _locked_item(session, actor, project, item_id, ESCALATED)
         if action == "finalize":
             _checked_payload(session, project, item, payload)
             _set_final(session, item, payload, "expert", actor, reason)
         else:
+            # Back under the rule its metadata matches: routing holds after a flag.
             item.status = QUEUED
-            item.route_rule = None
+            rules = routes_of(project.definition.get("workflow", {}))
+            item.route_rule = match_route(rules, item.meta)
             schema = current_schema(session, project)
             finalize_if_complete(session, project, item, schema)
         for flag in session.scalars(
@@ -319,8 +357,7 @@ def review_item(
     """Confirm a sampled final label, or replace it."""
     with write_transaction(db.sessions) as session:
         project = project_for(session, actor, project_name)
-        require_role(session, actor, project, SENIOR)
-        item = _locked_item(session, project, item_id, REVIEW)
+        item = _locked_item(session, actor, project, item_id, REVIEW)
         if verdict == "override":
             _checked_payload(session, project, item, payload)
             _set_final(session, item, payload, "review", actor, reason)

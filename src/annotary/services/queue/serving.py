@@ -1,9 +1,10 @@
 """Task serving use cases (SPEC 5): next task, submit, skip.
 
 The policy (what to serve, what a gold answer means) is `core.queue`; the
-atomic claims are `storage.queue_store`; this module wires them together inside
-one write transaction per request, in as few statements as it can: these are
-the server's hottest paths.
+atomic claims are `storage.queue_store` and `storage.gold_store`; what a
+submit does to the annotator's standing is `standing`; this module wires them
+together inside one write transaction per request, in as few statements as it
+can: these are the server's hottest paths.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from annotary.core.consensus import gold_matches
 from annotary.core.queue import (
     FLAGS,
     AnnotatorState,
@@ -25,8 +25,8 @@ from annotary.core.queue import (
     Refuse,
     ServeGold,
     ServeQualification,
-    after_gold_answer,
     choose_next,
+    item_reference,
 )
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.schema.validation import validate_annotation
@@ -35,7 +35,6 @@ from annotary.errors import (
     E_FORBIDDEN,
     E_LEASE_NOT_FOUND,
     E_NOT_MEMBER,
-    E_QUALIFICATION_FAILED,
     FieldError,
     Forbidden,
     Invalid,
@@ -44,15 +43,15 @@ from annotary.errors import (
 from annotary.services.identity.access import WORKERS, Actor, project_for
 from annotary.services.projects import schema_at
 from annotary.services.queue.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.queue.standing import count_and_score, decide_qualification_early
 from annotary.services.queue.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_connection
+from annotary.storage.gold_store import claim_gold
 from annotary.storage.models import User, utcnow
 from annotary.storage.queue_store import (
     LeasedItem,
     Seat,
-    claim_gold,
     claim_regular,
-    lease_item,
     leased_item,
     prelabels_of,
     reclaim_expired,
@@ -63,11 +62,7 @@ from annotary.storage.submit_store import (
     TurnIn,
     add_skip,
     answers_of,
-    count_gold_answer,
-    gold_answer_of,
     held_lease,
-    mark_member,
-    pause_member,
     set_item_state,
     turn_in_lease,
 )
@@ -75,9 +70,14 @@ from annotary.storage.submit_store import (
 
 @dataclass(frozen=True)
 class Task:
-    """What an annotator is served: the leased item, its schema version and pre-labels."""
+    """What an annotator is served: the leased item, its schema version and pre-labels.
+
+    The annotator sees the item under an opaque reference (`item_ref`), never its
+    id: ids are sequential and would give gold items away (SPEC 5).
+    """
 
     leased: LeasedItem
+    item_ref: str
     schema_version: int
     guideline_version: int
     prelabels: list[dict[str, Any]]
@@ -100,7 +100,7 @@ class Task:
             "lease_id": leased.lease_id,
             "expires_at": as_utc(leased.expires_at).isoformat(),
             "item": {
-                "id": leased.item_id,
+                "ref": self.item_ref,
                 "kind": leased.kind,
                 "content": leased.content,
                 "metadata": leased.metadata,
@@ -113,10 +113,11 @@ class Task:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """What a submit did: the stored annotation and the item's new status."""
+    """What a submit tells the annotator: the stored annotation's id (None for
+    flags alone). Never the item's status: it would tell gold and review-sampled
+    items from others (SPEC 5)."""
 
     annotation_id: int | None
-    item_status: str
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -186,7 +187,7 @@ def _reclaim_due(db: Database, project_id: int) -> bool:
 def _claim(
     conn: Connection, seat: Seat, rng: random.Random, now: datetime, expires_at: datetime
 ) -> LeasedItem | Refuse | None:
-    rules = rules_of(seat.definition)
+    rules = rules_of(seat.definition, seat.secret)
     skills: frozenset[str] = frozenset()
     if any(route.skills for route in rules.routes):
         user_skills = conn.execute(select(User.skills).where(User.id == seat.user_id)).scalar()
@@ -204,47 +205,27 @@ def _claim(
     if isinstance(decision, Refuse):
         return decision
     if isinstance(decision, ServeQualification):
-        found = claim_gold(conn, seat.project_id, seat.user_id, rng, qualification=True)
-        if found is not None:
-            return lease_item(conn, seat, found, now, expires_at)
-        refusal = _decide_qualification_early(conn, seat, rules, now)
+        gold = claim_gold(conn, seat, rng.random(), now, expires_at, qualification=True)
+        if gold is not None:
+            return gold
+        refusal = decide_qualification_early(conn, seat, rules, now)
         return refusal or _claim(conn, replace(seat, qualified=True), rng, now, expires_at)
     if isinstance(decision, ServeGold):
-        found = claim_gold(conn, seat.project_id, seat.user_id, rng)
-        if found is not None:
-            return lease_item(conn, seat, found, now, expires_at)
+        gold = claim_gold(conn, seat, rng.random(), now, expires_at)
+        if gold is not None:
+            return gold
         routes = decision.regular
     else:
         routes = decision.routes
     return claim_regular(conn, seat, rules.overlap, routes, now, expires_at)
 
 
-def _decide_qualification_early(
-    conn: Connection, seat: Seat, rules: QueueRules, now: datetime
-) -> Refuse | None:
-    """No qualification items are left: decide on what was answered, if anything."""
-    answered = seat.qualification_answered
-    if answered == 0:
-        return Refuse(
-            E_QUALIFICATION_FAILED,
-            "this project requires a qualification but has no gold items to serve; "
-            "ask a manager to import gold answers",
-        )
-    if seat.qualification_correct / answered >= rules.qualification_pass_mark:
-        mark_member(conn, seat.membership_id, qualified_at=now)
-        return None
-    mark_member(conn, seat.membership_id, qualification_failed_at=now)
-    return Refuse(
-        E_QUALIFICATION_FAILED,
-        "you did not pass the qualification; ask a manager for another attempt",
-    )
-
-
 def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:
     prelabels = leased.prelabels
     if prelabels is None:
         prelabels = prelabels_of(conn, leased.item_id)
-    return Task(leased, seat.schema_version, seat.guideline_version, prelabels)
+    ref = item_reference(bytes.fromhex(seat.secret), leased.item_id)
+    return Task(leased, ref, seat.schema_version, seat.guideline_version, prelabels)
 
 
 def _hold(conn: Connection, actor: Actor, lease_id: int) -> HeldLease:
@@ -277,9 +258,14 @@ def submit_annotation(
 
     Gold items are scored and the annotator's accuracy updated (pausing or
     (dis)qualifying them); an item that reaches its overlap is aggregated and
-    finalized or sent to adjudication; flags escalate the item to experts.
-    Everything that needs no lock comes first: the item row is locked only from
-    the moment the annotation is counted on it to the commit.
+    finalized or sent to adjudication; flags escalate the item to experts (on
+    a gold item they are recorded, and the item stays gold). Everything that
+    needs no lock comes first: the item row is locked only from the moment the
+    annotation is counted on it to the commit.
+
+    A gold and a normal item take the same statements and give the same
+    answer; only completing an item's overlap, or a change in the annotator's
+    standing (pause, qualification), takes more.
     """
     errors = _check_flags(flags)
     if annotation is None and not flags:
@@ -296,15 +282,13 @@ def submit_annotation(
         if annotation is not None:
             _check_annotation(schema, seat, annotation, held.item_content)
         now = utcnow()
-        rules = rules_of(seat.definition)
+        rules = rules_of(seat.definition, seat.secret)
+        gold_correct = count_and_score(conn, seat, rules, held, schema, annotation, now)
         row = None
         if annotation is not None:
             spent = time_spent_ms
             if spent is None:
                 spent = int((now - as_utc(held.created_at)).total_seconds() * 1000)
-            gold_correct = None
-            if held.is_gold:
-                gold_correct = _score_gold(conn, seat, rules, held.item_id, schema, annotation, now)
             row = {
                 "user_id": actor.user_id,
                 "project_id": seat.project_id,
@@ -319,13 +303,15 @@ def submit_annotation(
         turned = turn_in_lease(conn, held, row)
         if turned is None:
             raise _lease_not_found(lease_id)
-        status = turned.status
-        if flags and not held.is_gold:
+        if flags:
+            # A gold item keeps its status (`escalate` moves queued and
+            # adjudication items only) but its flags are recorded.
             status, rule = escalate(
                 conn,
                 rules.routes,
                 held.item_id,
-                status,
+                held.item_metadata,
+                turned.status,
                 turned.route_rule,
                 actor.user_id,
                 flags,
@@ -335,10 +321,9 @@ def submit_annotation(
         elif annotation is not None and _completes(held, turned, rules):
             answers = answers_of(conn, held.item_id)
             settlement = settle(conn, rules, seat.project_id, held.item_id, schema, answers)
-            status = settlement.status
-            set_item_state(conn, held.item_id, status, turned.route_rule)
+            set_item_state(conn, held.item_id, settlement.status, turned.route_rule)
             store_final_label(conn, settlement)
-        return SubmitResult(turned.annotation_id, status)
+        return SubmitResult(turned.annotation_id)
 
 
 def _completes(held: HeldLease, turned: TurnIn, rules: QueueRules) -> bool:
@@ -368,38 +353,6 @@ def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
         for i, flag in enumerate(flags)
         if flag not in FLAGS
     ]
-
-
-def _score_gold(
-    conn: Connection,
-    seat: Seat,
-    rules: QueueRules,
-    item_id: int,
-    schema: AnnotationSchema,
-    annotation: dict[str, Any],
-    now: datetime,
-) -> bool | None:
-    """Score an answer to a gold item and update the annotator's standing.
-
-    A gold answer with no comparable field (only free text) cannot be scored:
-    the answer is stored unscored (None) and the annotator's counts stay as
-    they were, rather than counting it as right. The counts are incremented in
-    the database (atomic under concurrent submits of one annotator).
-    """
-    matches = gold_matches(schema, gold_answer_of(conn, item_id), annotation)
-    if not matches:
-        return None
-    correct = all(matches.values())
-    qualifying = rules.qualification_items is not None and not seat.qualified
-    answered, right = count_gold_answer(conn, seat.membership_id, qualifying, correct)
-    outcome = after_gold_answer(rules, qualifying, answered, right)
-    if outcome.qualified:
-        mark_member(conn, seat.membership_id, qualified_at=now)
-    if outcome.qualification_failed:
-        mark_member(conn, seat.membership_id, qualification_failed_at=now)
-    if outcome.pause_reason is not None:
-        pause_member(conn, seat.membership_id, outcome.pause_reason, now)
-    return correct
 
 
 def skip_task(db: Database, actor: Actor, lease_id: int, reason: str) -> None:

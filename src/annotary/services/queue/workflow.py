@@ -11,12 +11,16 @@ from annotary.storage.models import Project
 
 
 def queue_rules(project: Project) -> QueueRules:
-    """The queue settings of a stored project."""
-    return rules_of(project.definition)
+    """The queue settings of a stored project (its secret is loaded on first use)."""
+    return rules_of(project.definition, project.secret_row.secret)
 
 
-def rules_of(definition: dict[str, Any]) -> QueueRules:
-    """The queue settings of a stored project definition."""
+def rules_of(definition: dict[str, Any], secret: str = "") -> QueueRules:
+    """The queue settings of a stored project definition and its secret (hex).
+
+    Without the secret the rules serve everything but the review sample and item
+    references, which refuse to work (`core.queue._keyed`): re-aggregation, for
+    one, needs only the consensus settings."""
     workflow: dict[str, Any] = definition.get("workflow", {})
     qualification = workflow.get("qualification")
     return QueueRules(
@@ -32,6 +36,7 @@ def rules_of(definition: dict[str, Any]) -> QueueRules:
         review_sampling_rate=workflow.get("review_sampling_rate", 0.0),
         aggregation=workflow.get("aggregation", "majority"),
         consensus=settings_of(workflow.get("consensus")),
+        secret=bytes.fromhex(secret),
     )
 
 

@@ -19,7 +19,9 @@ router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
 
 class ItemOut(BaseModel):
-    id: int
+    """The item to annotate. `ref` is an opaque, stable name for it (not its id)."""
+
+    ref: str
     kind: str
     content: dict[str, Any]
     metadata: dict[str, Any]
@@ -54,8 +56,10 @@ class SubmitIn(BaseModel):
 
 
 class SubmitOut(BaseModel):
+    """The stored annotation's id (null for flags alone). The same answer for every
+    kind of item: nothing in it says what becomes of the item."""
+
     annotation_id: int | None
-    item_status: str
 
 
 class SkipIn(BaseModel):
@@ -105,7 +109,7 @@ async def submit(
         note=body.note,
     )
     result = await run_in_queue_threads(request, work)
-    payload = {"annotation_id": result.annotation_id, "item_status": result.item_status}
+    payload = {"annotation_id": result.annotation_id}
     return Response(orjson.dumps(payload), media_type="application/json")
 
 

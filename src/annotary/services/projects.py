@@ -209,7 +209,7 @@ def create_project_from_text(
             target = Path(folder, *relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(guidelines_text, encoding="utf-8")
-        definition = parse_project(yaml_text, filename, Path(folder))
+        definition = parse_project(yaml_text, filename, Path(folder), db.plugins)
     return create_project(db, definition, actor=actor)
 
 

@@ -115,7 +115,7 @@ def next_case(
             .order_by(Item.priority.desc(), Item.id)
             .limit(1)
         )
-        return _case(session, project, item) if item is not None else None
+        return _case(session, project, item, db) if item is not None else None
 
 
 def _roles_for(project: Project, queue: str) -> frozenset[str]:
@@ -126,7 +126,7 @@ def _roles_for(project: Project, queue: str) -> frozenset[str]:
     return SENIOR
 
 
-def _case(session: Session, project: Project, item: Item) -> Case:
+def _case(session: Session, project: Project, item: Item, db: Database) -> Case:
     rows = session.execute(
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
@@ -144,7 +144,13 @@ def _case(session: Session, project: Project, item: Item) -> Case:
     answers = [(annotation.user_id, annotation.payload) for annotation, _ in rows]
     consensus = (
         consensus_for(
-            session.connection(), queue_rules(project), project.id, schema, answers, item.content
+            session.connection(),
+            queue_rules(project),
+            project.id,
+            schema,
+            answers,
+            item.content,
+            db.plugins,
         )
         if answers
         else None
@@ -298,7 +304,7 @@ def resolve_escalation(
             item.status = QUEUED
             item.route_rule = None
             schema = current_schema(session, project)
-            finalize_if_complete(session, project, item, schema)
+            finalize_if_complete(session, project, item, schema, db.plugins)
         for flag in session.scalars(
             select(ItemFlag).where(ItemFlag.item_id == item.id, ItemFlag.resolved_at.is_(None))
         ):

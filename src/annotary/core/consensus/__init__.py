@@ -23,11 +23,12 @@ that gold scoring uses.
 
 Every method is a registered aggregator (`aggregator.AggregatorSpec`): the
 built-in ones above register through the same plugin hook as a third-party
-one (`methods`), and plugins add methods under versioned names
+one (`plugin`), and plugins add methods under versioned names
 (`acme.trimmed_mean.v1`) that `workflow.consensus` can name.
 
 Modules: `settings` (per-field methods and thresholds), `aggregator` (what a
-method is), `methods` (the built-in ones), `choices` (label, labels,
+method is), `methods` (the built-in ones), `plugin` (the plugin that registers
+them), `choices` (label, labels,
 preference), `spans`, `ratings`, `rankings`, `item` (`item_consensus`, text
 fields, per-turn fields), `outcome` (the result types). This package
 re-exports only what needs no NumPy, so that reading a project file stays light;

@@ -1,10 +1,10 @@
-"""The built-in consensus methods, registered as a plugin like any other.
+"""The built-in consensus methods: the nine SPEC 6 names, as aggregator descriptors.
 
-This module is a plugin: its `register_aggregators` hook returns the nine
-methods SPEC 6 names, and the plugin manager registers it before any
-third-party plugin, so a kind's first method here is its default. The
-functions that combine import their NumPy-backed modules when first called:
-reading a project file needs only the names, kinds and measures.
+They reach the registry like any plugin's: `core.consensus.plugin` returns
+them from its `register_aggregators` hook, and the plugin manager registers
+that plugin before any third-party one, so a kind's first method here is its
+default. The functions that combine import their NumPy-backed modules when
+first called: reading a project file needs only the names, kinds and measures.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from annotary.core.schema.fields import (
     RatingField,
     SpansField,
 )
-from annotary.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from annotary.core.consensus.aggregator import FieldUnits
@@ -175,9 +174,3 @@ KIND_METHODS: Final[dict[str, tuple[str, ...]]] = {
 """The built-in methods each field kind accepts; the first is its default (label,
 labels and preference default to the project's `workflow.aggregation` where it
 fits). Plugins add theirs after these."""
-
-
-@hookimpl
-def register_aggregators() -> Sequence[AggregatorSpec]:
-    """The built-in consensus methods."""
-    return BUILTIN_AGGREGATORS

@@ -26,8 +26,8 @@ from annotary.errors import E_PLUGIN_LOAD, Unavailable
 ENTRY_POINT_GROUP: Final = hookspecs.PROJECT_NAME
 """Installed packages name their plugin module under this entry-point group."""
 
-BUILTIN_PLUGINS: Final = ("annotary.core.consensus.methods",)
-"""The built-in plugins, registered before any other, in this order."""
+BUILTIN_PLUGINS: Final = {"annotary.consensus": "annotary.core.consensus.plugin"}
+"""The built-in plugins (name: module), registered before any other, in this order."""
 
 BUILT_IN, ENTRY_POINT, REGISTERED = "built-in", "entry point", "registered"
 
@@ -38,8 +38,8 @@ def load_plugins(*plugins: object, entry_points: bool = True) -> Plugins:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     loaded = [
-        _register(manager, importlib.import_module(module), PluginInfo(module, BUILT_IN))
-        for module in BUILTIN_PLUGINS
+        _register(manager, importlib.import_module(module), PluginInfo(name, BUILT_IN))
+        for name, module in BUILTIN_PLUGINS.items()
     ]
     if entry_points:
         for entry in installed_entry_points():

@@ -20,7 +20,7 @@ from annotary.core.consensus import field_rules
 from annotary.core.consensus.aggregator import DAWID_SKENE_FITS, GOLD_WEIGHTS
 from annotary.core.consensus.item import item_consensus
 from annotary.core.consensus.outcome import ItemConsensus, Voters
-from annotary.core.plugins.manager import default_plugins
+from annotary.core.consensus.settings import aggregators_of
 from annotary.core.plugins.registry import Plugins
 from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_review
 from annotary.core.schema.fields import AnnotationSchema
@@ -103,7 +103,7 @@ def consensus_for(
     plan = field_rules(
         schema, rules.aggregation, rules.agreement_threshold, rules.consensus, plugins
     )
-    aggregators = (plugins if plugins is not None else default_plugins()).aggregators
+    aggregators = aggregators_of(plugins)
     uses = {need for rule in plan.values() for need in aggregators[rule.method].uses}
     weights = tuple(_gold_weights(conn, project_id, list(users))) if GOLD_WEIGHTS in uses else None
     fits = dawid_skene_fits(conn, project_id) if DAWID_SKENE_FITS in uses else {}

@@ -37,7 +37,7 @@ def project(
         f"name: p\nitem_kind: {kind}\nobjective: {{use_case: other}}\nschema:\n  fields:\n"
         f"{fields}guidelines: Annotate.\nworkflow:\n  overlap: 3\n{workflow}"
     )
-    create_project(db, parse_project(text, "p.yaml"))
+    create_project(db, parse_project(text, "p.yaml", plugins=db.plugins))
     actors = {}
     for name in (*ANNOTATORS, "rev"):
         role = "reviewer" if name == "rev" else "annotator"

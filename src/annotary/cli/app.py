@@ -10,6 +10,7 @@ from rich.markup import escape
 from annotary.cli import (
     admin_cmds,
     data_cmds,
+    plugin_cmds,
     project_cmds,
     qa_cmds,
     remote_cmds,
@@ -32,6 +33,7 @@ admin_cmds.register(app)
 server_cmds.register(app)
 remote_cmds.register(app)
 qa_cmds.register(app)
+plugin_cmds.register(app)
 
 
 def render_error(error: AnnotaryError) -> None:

@@ -9,16 +9,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from annotary.core.consensus.settings import FieldSetting, setting_problems
+from annotary.core.plugins.checks import VERSIONED_NAME
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.yamlfile import Path as DataPath
 from annotary.core.yamlfile import dotted_path, line_of, load_yaml
 from annotary.errors import E_PROJECT_FILE_INVALID, E_PROJECT_FILE_UNREADABLE, FieldError, Invalid
+
+if TYPE_CHECKING:
+    from annotary.core.plugins.registry import Plugins
 
 USE_CASES = (
     "chatbot",
@@ -129,7 +141,8 @@ class FieldConsensus(Section):
     (`core.consensus`); what is left out follows the workflow's defaults."""
 
     method: str | None = None
-    """The field kind's aggregator, e.g. `median`, `borda`, `omit` (see KIND_METHODS)."""
+    """The field kind's aggregator, e.g. `median`, `borda`, `omit`, or a plugin's
+    (`annotary plugins` lists them)."""
     threshold: float | None = Field(default=None, ge=0, le=1)
     """Agreement at or above which the field counts as agreed."""
     tolerance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -219,7 +232,7 @@ class Export(Section):
     @classmethod
     def _versioned(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not re.match(r"^[a-z0-9_]+(\.[a-z0-9_]+)*\.v\d+$", name):
+            if not VERSIONED_NAME.match(name):
                 raise ValueError(f"format {name!r} is not a versioned name like 'sft.messages.v1'")
         return value
 
@@ -245,12 +258,13 @@ class ProjectDefinition(Section):
         return {"text": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _consensus_fits_schema(self) -> ProjectDefinition:
+    def _consensus_fits_schema(self, info: ValidationInfo) -> ProjectDefinition:
         entries = {
             name: FieldSetting(entry.method, entry.threshold, entry.tolerance)
             for name, entry in self.workflow.consensus.items()
         }
-        problems = setting_problems(self.schema_, entries)
+        plugins = info.context.get("plugins") if isinstance(info.context, dict) else None
+        problems = setting_problems(self.schema_, entries, plugins)
         if problems:
             listed = "; ".join(f"{'.'.join(path)}: {reason}" for path, reason in problems)
             raise PydanticCustomError(
@@ -265,11 +279,14 @@ CONSENSUS_ERROR = "consensus_setting"
 """The pydantic error type of `workflow.consensus` problems; its context lists each one."""
 
 
-def parse_project(text: str, filename: str, base_dir: Path | None = None) -> ProjectDefinition:
+def parse_project(
+    text: str, filename: str, base_dir: Path | None = None, plugins: Plugins | None = None
+) -> ProjectDefinition:
     """Validate project YAML text; raise `Invalid` listing every error with its line.
 
     A guidelines `path` is resolved against `base_dir` and its text inlined, so
-    the returned definition is self-contained.
+    the returned definition is self-contained. Consensus methods are checked
+    against `plugins` (None: the default plugins).
     """
     data, lines = load_yaml(text, filename)
     if not isinstance(data, dict):
@@ -279,7 +296,7 @@ def parse_project(text: str, filename: str, base_dir: Path | None = None) -> Pro
             [FieldError("", "expected keys like name, objective, schema", f"{filename}:1")],
         )
     try:
-        project = ProjectDefinition.model_validate(data)
+        project = ProjectDefinition.model_validate(data, context={"plugins": plugins})
     except ValidationError as exc:
         details = [d for err in exc.errors() for d in _field_errors(err, data, lines, filename)]
         raise Invalid(
@@ -290,13 +307,13 @@ def parse_project(text: str, filename: str, base_dir: Path | None = None) -> Pro
     return project
 
 
-def load_project_file(path: Path) -> ProjectDefinition:
-    """Read and validate a project YAML file."""
+def load_project_file(path: Path, plugins: Plugins | None = None) -> ProjectDefinition:
+    """Read and validate a project YAML file (consensus methods against `plugins`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid(E_PROJECT_FILE_UNREADABLE, f"cannot read project file {path}: {exc}") from exc
-    return parse_project(text, str(path), path.parent)
+    return parse_project(text, str(path), path.parent, plugins)
 
 
 def _inline_guidelines(

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from annotary.core.plugins.registry import Plugins
 from annotary.core.project import ProjectDefinition
 from annotary.core.project_diff import (
     ProjectDiff,
@@ -135,7 +136,7 @@ def update_project(
                 f"project {definition.name!r} changed while the update was being checked; "
                 "run the update again",
             )
-        plan.revision = _apply(session, project, planned, definition, actor)
+        plan.revision = _apply(session, project, planned, definition, actor, db.plugins)
         record_event(
             session,
             "project.update",
@@ -162,7 +163,7 @@ def update_project_from_text(
     with read_session(db.sessions) as session:
         # Access first: a non-member learns nothing from a file's errors.
         visible_project(session, name, actor)
-    definition = parse_upload(yaml_text, guidelines_text)
+    definition = parse_upload(yaml_text, guidelines_text, plugins=db.plugins)
     if dry_run:
         return plan_update(db, definition, actor=actor, name=name)
     return update_project(db, definition, actor=actor, name=name, confirm=confirm)
@@ -263,12 +264,14 @@ def _warnings(session: Session, project: Project, definition: ProjectDefinition)
     return warnings
 
 
-def _settle_complete(session: Session, project: Project, schema: AnnotationSchema) -> int:
+def _settle_complete(
+    session: Session, project: Project, schema: AnnotationSchema, plugins: Plugins
+) -> int:
     """Aggregate the queued items that a lowered overlap completes (no one will
     submit to them again); the number aggregated."""
     items = queued_items_at(session, project.id, queue_rules(project).overlap)
     for item in items:
-        finalize_if_complete(session, project, item, schema)
+        finalize_if_complete(session, project, item, schema, plugins)
     return len(items)
 
 
@@ -302,6 +305,7 @@ def _apply(
     planned: _Plan,
     definition: ProjectDefinition,
     actor: Actor | None,
+    plugins: Plugins,
 ) -> int:
     """Write the new versions, settings and revision; the revision's number."""
     plan = planned.plan
@@ -330,7 +334,7 @@ def _apply(
     number = planned.base.revision + 1
     add_revision(session, project, number, actor.user_id if actor else None)
     if definition.workflow.overlap < planned.base.definition.get("workflow", {}).get("overlap", 1):
-        plan.settled = _settle_complete(session, project, planned.new_schema)
+        plan.settled = _settle_complete(session, project, planned.new_schema, plugins)
     return number
 
 

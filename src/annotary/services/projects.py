@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from annotary.core.plugins.registry import Plugins
 from annotary.core.project import ProjectDefinition, ProjectRef, parse_project
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.yamlfile import load_yaml
@@ -190,13 +191,18 @@ def create_project_from_text(
 ) -> ProjectRef:
     """Create a project from uploaded YAML (global admins only)."""
     require_admin(actor)
-    return create_project(db, parse_upload(yaml_text, guidelines_text, filename), actor=actor)
+    definition = parse_upload(yaml_text, guidelines_text, filename, db.plugins)
+    return create_project(db, definition, actor=actor)
 
 
 def parse_upload(
-    yaml_text: str, guidelines_text: str | None = None, filename: str = "project.yaml"
+    yaml_text: str,
+    guidelines_text: str | None = None,
+    filename: str = "project.yaml",
+    plugins: Plugins | None = None,
 ) -> ProjectDefinition:
-    """Validate an uploaded project file (for create and update).
+    """Validate an uploaded project file (for create and update); consensus methods
+    are checked against `plugins` (None: the default plugins).
 
     An uploaded file cannot point at files on the server: a `guidelines.path`
     is answered from `guidelines_text` (the content of that file), else it is
@@ -225,7 +231,7 @@ def parse_upload(
             target = Path(folder, *relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(guidelines_text, encoding="utf-8")
-        return parse_project(yaml_text, filename, Path(folder))
+        return parse_project(yaml_text, filename, Path(folder), plugins)
 
 
 @dataclass(frozen=True)

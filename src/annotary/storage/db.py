@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +30,9 @@ from annotary.errors import (
     Invalid,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    from annotary.core.plugins.registry import Plugins
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -212,19 +215,30 @@ class TtlCache:
 
 
 class Database:
-    """An engine and its session factory: what services are handed to do work."""
+    """An engine and its session factory: what services are handed to do work,
+    with the plugins whose components that work uses (consensus methods, ...)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, plugins: Plugins | None = None) -> None:
         self.engine = engine
         self.sessions = make_session_factory(engine)
+        self._plugins = plugins
         self.token_cache = TtlCache(seconds=5.0)
         """Recently checked API tokens: a revoked token stops working within 5 s."""
         self.recent_sweeps = TtlCache(seconds=1.0)
         """Projects whose expired leases were swept in the last second (queue)."""
 
     @classmethod
-    def from_url(cls, url: str, pool_size: int = 10) -> Database:
-        return cls(create_db_engine(url, pool_size))
+    def from_url(cls, url: str, pool_size: int = 10, plugins: Plugins | None = None) -> Database:
+        return cls(create_db_engine(url, pool_size), plugins)
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugins given, else the default ones (built-ins and installed plugins)."""
+        if self._plugins is None:
+            from annotary.core.plugins.manager import default_plugins  # built on first use
+
+            self._plugins = default_plugins()
+        return self._plugins
 
     @property
     def dialect(self) -> str:

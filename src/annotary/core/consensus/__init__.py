@@ -21,16 +21,24 @@ An item is finalized when every compared field reaches its threshold
 otherwise it goes to adjudication. `values` holds the whole-value comparison
 that gold scoring uses.
 
-Modules: `settings` (per-field methods and thresholds), `choices` (label,
-labels, preference), `spans`, `ratings`, `rankings`, `item` (`item_consensus`,
-text fields, per-turn fields), `outcome` (the result types). This package
+Every method is a registered aggregator (`aggregator.AggregatorSpec`): the
+built-in ones above register through the same plugin hook as a third-party
+one (`plugin`), and plugins add methods under versioned names
+(`acme.trimmed_mean.v1`) that `workflow.consensus` can name.
+
+Modules: `settings` (per-field methods and thresholds), `aggregator` (what a
+method is), `methods` (the built-in ones), `plugin` (the plugin that registers
+them), `choices` (label, labels,
+preference), `spans`, `ratings`, `rankings`, `item` (`item_consensus`, text
+fields, per-turn fields), `outcome` (the result types). This package
 re-exports only what needs no NumPy, so that reading a project file stays light;
 import `item_consensus` from `annotary.core.consensus.item`.
 """
 
+from annotary.core.consensus.aggregator import AggregatorSpec
+from annotary.core.consensus.methods import KIND_METHODS
 from annotary.core.consensus.settings import (
     DEFAULT_TOLERANCE,
-    KIND_METHODS,
     FieldRule,
     FieldSetting,
     field_rules,
@@ -48,6 +56,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "KIND_METHODS",
     "UNCOMPARABLE_KINDS",
+    "AggregatorSpec",
     "FieldRule",
     "FieldSetting",
     "comparable_fields",

@@ -3,42 +3,26 @@
 `workflow.consensus` in the project file maps a field name to
 `{method, threshold, tolerance}`; every key is optional. What is left out
 follows the project: the method from `workflow.aggregation` (for the kinds that
-vote) or the kind's only aggregator, the threshold from
+vote) or the kind's first method, the threshold from
 `workflow.agreement_threshold`, and a tolerance of one scale step.
+
+The methods are the registered aggregators (`core.consensus.aggregator`): the
+built-in ones (`core.consensus.methods`), then those of plugins. Every function
+here takes the `Plugins` to read them from; None means `default_plugins()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from annotary.core.schema.fields import AnnotationSchema, AnyField, RatingField
+from annotary.errors import E_COMPONENT_UNKNOWN, Unavailable
 
-KIND_METHODS: Final[dict[str, tuple[str, ...]]] = {
-    "label": ("majority", "weighted", "dawid_skene"),
-    "labels": ("majority", "weighted"),
-    "preference": ("majority", "weighted"),
-    "spans": ("token_vote",),
-    "rating": ("median",),
-    "ranking": ("borda", "bradley_terry"),
-    "text": ("adjudicate", "omit"),
-}
-"""The methods each field kind accepts; the first is its default (label, labels
-and preference default to the project's `workflow.aggregation` where it fits)."""
-
-MEASURES: Final[dict[str, str | None]] = {
-    "majority": "share",
-    "weighted": "share",
-    "dawid_skene": "share",
-    "token_vote": "span_f1_exact",
-    "median": "share_within_tolerance",
-    "borda": "kendall_w",
-    "bradley_terry": "kendall_w",
-    "adjudicate": None,
-    "omit": None,
-}
-"""What a field's agreement measures, by method (None: the field is not compared)."""
+if TYPE_CHECKING:
+    from annotary.core.consensus.aggregator import AggregatorSpec
+    from annotary.core.plugins.registry import Components, Plugins
 
 DEFAULT_TOLERANCE: Final = 1.0
 """Ratings within one scale step of the median agree (3, 4, 4 on 1-5 all agree)."""
@@ -76,24 +60,31 @@ def settings_of(entries: Mapping[str, Any] | None) -> dict[str, FieldSetting]:
     return out
 
 
-def default_method(spec: AnyField, aggregation: str) -> str:
+def aggregators_of(plugins: Plugins | None) -> Components[AggregatorSpec]:
+    """The registered consensus methods of `plugins` (None: the default plugins)."""
+    if plugins is None:
+        from annotary.core.plugins.manager import default_plugins  # built on first use
+
+        plugins = default_plugins()
+    return plugins.aggregators
+
+
+def default_method(spec: AnyField, aggregation: str, plugins: Plugins | None = None) -> str:
     """The field's method when `workflow.consensus` names none.
 
     >>> from annotary.core.schema.fields import LabelsField
     >>> default_method(LabelsField(name="t", kind="labels", labels=["a"]), "dawid_skene")
     'majority'
     """
-    choices = fitting_methods(spec)
+    choices = fitting_methods(spec, plugins)
     return aggregation if aggregation in choices else choices[0]
 
 
-def fitting_methods(spec: AnyField) -> tuple[str, ...]:
-    """The methods this field accepts (Dawid-Skene only for single-choice fields
-    that are not per turn: the project-wide fit models one label per item)."""
-    methods = KIND_METHODS[spec.kind]
-    if spec.kind == "label" and spec.per_turn:
-        return tuple(m for m in methods if m != "dawid_skene")
-    return methods
+def fitting_methods(spec: AnyField, plugins: Plugins | None = None) -> tuple[str, ...]:
+    """The methods this field accepts, in registration order (Dawid-Skene only for
+    single-choice fields that are not per turn: the project-wide fit models one
+    label per item)."""
+    return tuple(a.name for a in aggregators_of(plugins) if a.fits(spec))
 
 
 def field_rules(
@@ -101,19 +92,30 @@ def field_rules(
     aggregation: str,
     default_threshold: float,
     settings: Mapping[str, FieldSetting],
+    plugins: Plugins | None = None,
 ) -> dict[str, FieldRule]:
     """The resolved rule of every field of `schema`.
 
     Entries for fields the schema does not have, or methods that do not fit the
     field (possible only for a stored project whose schema changed after its
-    file was checked), fall back to the defaults.
+    file was checked), fall back to the defaults. A method no plugin registers
+    (its plugin was uninstalled since) is an error: another method would change
+    what the project's labels mean.
     """
+    aggregators = aggregators_of(plugins)
     rules: dict[str, FieldRule] = {}
     for spec in schema.fields:
         setting = settings.get(spec.name, FieldSetting())
         method = setting.method
-        if method not in fitting_methods(spec):
-            method = default_method(spec, aggregation)
+        if method is not None and method not in aggregators:
+            raise Unavailable(
+                E_COMPONENT_UNKNOWN,
+                f"field {spec.name!r} uses the consensus method {method!r}, which no installed "
+                f"plugin registers; installed for {spec.kind} fields: "
+                f"{', '.join(fitting_methods(spec, plugins))} (`annotary plugins` lists them)",
+            )
+        if method is None or not aggregators[method].fits(spec):
+            method = default_method(spec, aggregation, plugins)
         threshold = default_threshold if setting.threshold is None else setting.threshold
         tolerance = DEFAULT_TOLERANCE if setting.tolerance is None else setting.tolerance
         rules[spec.name] = FieldRule(method, threshold, tolerance)
@@ -132,7 +134,7 @@ def step_size(spec: RatingField) -> float:
 
 
 def setting_problems(
-    schema: AnnotationSchema, entries: Mapping[str, FieldSetting]
+    schema: AnnotationSchema, entries: Mapping[str, FieldSetting], plugins: Plugins | None = None
 ) -> list[tuple[tuple[str, ...], str]]:
     """Every problem of a `workflow.consensus` mapping, as (path under it, reason).
 
@@ -152,8 +154,14 @@ def setting_problems(
             )
             continue
         spec = schema.field(name)
-        choices = fitting_methods(spec)
-        if setting.method is not None and setting.method not in choices:
+        choices = fitting_methods(spec, plugins) if setting.method is not None else ()
+        if setting.method is not None and setting.method not in aggregators_of(plugins):
+            reason = (
+                f"unknown consensus method {setting.method!r} (no installed plugin registers "
+                f"it); valid for the {spec.kind} field {name!r}: {', '.join(choices)}"
+            )
+            problems.append(((name, "method"), reason))
+        elif setting.method is not None and setting.method not in choices:
             reason = (
                 f"method {setting.method!r} does not fit the {spec.kind} field {name!r}; "
                 f"valid: {', '.join(choices)}"

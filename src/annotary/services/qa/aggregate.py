@@ -72,7 +72,9 @@ def aggregate_project(
         fit = refit_dawid_skene(rows, fields)
         for field_fit in fit.fits:
             store_annotator_model(session, project_id, field_fit.field, field_fit.params())
-        plan = field_rules(schema, rules.aggregation, rules.agreement_threshold, rules.consensus)
+        plan = field_rules(
+            schema, rules.aggregation, rules.agreement_threshold, rules.consensus, db.plugins
+        )
         thresholds = {name: rule.threshold for name, rule in plan.items()}
         relabelled, changed = _relabel(finals, fit, _given(rows, names), thresholds)
         record_event(

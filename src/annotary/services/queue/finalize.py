@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 
 from annotary.core.aggregation import WeightedVote
 from annotary.core.consensus import field_rules
+from annotary.core.consensus.aggregator import DAWID_SKENE_FITS, GOLD_WEIGHTS
 from annotary.core.consensus.item import item_consensus
 from annotary.core.consensus.outcome import ItemConsensus, Voters
+from annotary.core.consensus.settings import aggregators_of
+from annotary.core.plugins.registry import Plugins
 from annotary.core.queue import QueueRules, Route, flag_route, sampled_for_review
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.services.queue.workflow import queue_rules
@@ -50,6 +53,7 @@ def settle(
     item_id: int,
     schema: AnnotationSchema,
     answers: Sequence[tuple[int, dict[str, Any]]],
+    plugins: Plugins | None = None,
 ) -> Settlement:
     """Finalize with the consensus of `answers` (user, payload) when every compared
     field agrees enough, else send the item to adjudication. A single annotation
@@ -59,10 +63,11 @@ def settle(
     compared with its own threshold (`workflow.consensus`, default
     `workflow.agreement_threshold`); a non-blank free-text answer always waits
     for a reviewer unless the field is `omit`ted. The final label records the
-    method, agreement and confidence of every field.
+    method, agreement and confidence of every field. The methods are those
+    `plugins` registers (None: the default plugins).
     """
     content = item_content(conn, item_id) if any(f.per_turn for f in schema.fields) else None
-    consensus = consensus_for(conn, rules, project_id, schema, answers, content)
+    consensus = consensus_for(conn, rules, project_id, schema, answers, content, plugins)
     if rules.overlap > 1 and not consensus.agreed:
         return Settlement(ADJUDICATION, None)
     label = {
@@ -85,6 +90,7 @@ def consensus_for(
     schema: AnnotationSchema,
     answers: Sequence[tuple[int, dict[str, Any]]],
     content: dict[str, Any] | None = None,
+    plugins: Plugins | None = None,
 ) -> ItemConsensus:
     """The consensus of an item's annotations under the project's settings
     (checked against the item's `content` when given).
@@ -92,15 +98,19 @@ def consensus_for(
     `weighted` votes weigh the log-odds of each annotator's gold accuracy;
     `dawid_skene` fields take the posterior under the last project-wide fit
     (`annotary qa aggregate`) and are voted by majority until there is one.
-    Gold counts and fits are read only when a field needs them.
+    Gold counts and fits are read only when a field's method `uses` them.
     """
     users = tuple(user for user, _ in answers)
-    plan = field_rules(schema, rules.aggregation, rules.agreement_threshold, rules.consensus)
-    methods = {rule.method for rule in plan.values()}
-    weights = tuple(_gold_weights(conn, project_id, list(users))) if "weighted" in methods else None
-    fits = dawid_skene_fits(conn, project_id) if "dawid_skene" in methods else {}
+    plan = field_rules(
+        schema, rules.aggregation, rules.agreement_threshold, rules.consensus, plugins
+    )
+    aggregators = aggregators_of(plugins)
+    uses = {need for rule in plan.values() for need in aggregators[rule.method].uses}
+    weights = tuple(_gold_weights(conn, project_id, list(users))) if GOLD_WEIGHTS in uses else None
+    fits = dawid_skene_fits(conn, project_id) if DAWID_SKENE_FITS in uses else {}
     voters = Voters(users, weights, fits)
-    return item_consensus(schema, plan, [payload for _, payload in answers], voters, content)
+    payloads = [payload for _, payload in answers]
+    return item_consensus(schema, plan, payloads, voters, content, plugins)
 
 
 _CONTENT = select(Item.content).where(Item.id == bindparam("item"))
@@ -118,7 +128,11 @@ def store_final_label(conn: Connection, settlement: Settlement) -> None:
 
 
 def finalize_if_complete(
-    session: Session, project: Project, item: Item, schema: AnnotationSchema
+    session: Session,
+    project: Project,
+    item: Item,
+    schema: AnnotationSchema,
+    plugins: Plugins | None = None,
 ) -> None:
     """Settle a queued ORM item whose annotations reached the overlap (see `settle`)."""
     rules = queue_rules(project)
@@ -126,7 +140,8 @@ def finalize_if_complete(
         return
     session.flush()
     conn = session.connection()
-    settlement = settle(conn, rules, project.id, item.id, schema, answers_of(conn, item.id))
+    answers = answers_of(conn, item.id)
+    settlement = settle(conn, rules, project.id, item.id, schema, answers, plugins)
     store_final_label(conn, settlement)
     item.status = settlement.status
 

@@ -124,7 +124,7 @@ def next_case(
         project = project_for(session, actor, project_name)
         routes = _senior_filter(session, actor, project, queue)
         item = head_of_senior_queue(session, project.id, queue, routes)
-        return _case(session, project, item) if item is not None else None
+        return _case(session, project, item, db) if item is not None else None
 
 
 def _senior_filter(session: Session, actor: Actor, project: Project, queue: str) -> RouteFilter:
@@ -152,7 +152,7 @@ def _roles_for(project: Project, queue: str) -> frozenset[str]:
     return SENIOR
 
 
-def _case(session: Session, project: Project, item: Item) -> Case:
+def _case(session: Session, project: Project, item: Item, db: Database) -> Case:
     rows = session.execute(
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
@@ -170,7 +170,13 @@ def _case(session: Session, project: Project, item: Item) -> Case:
     answers = [(annotation.user_id, annotation.payload) for annotation, _ in rows]
     consensus = (
         consensus_for(
-            session.connection(), queue_rules(project), project.id, schema, answers, item.content
+            session.connection(),
+            queue_rules(project),
+            project.id,
+            schema,
+            answers,
+            item.content,
+            db.plugins,
         )
         if answers
         else None
@@ -336,7 +342,7 @@ def resolve_escalation(
             rules = routes_of(project.definition.get("workflow", {}))
             item.route_rule = match_route(rules, item.meta)
             schema = current_schema(session, project)
-            finalize_if_complete(session, project, item, schema)
+            finalize_if_complete(session, project, item, schema, db.plugins)
         for flag in session.scalars(
             select(ItemFlag).where(ItemFlag.item_id == item.id, ItemFlag.resolved_at.is_(None))
         ):

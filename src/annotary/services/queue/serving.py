@@ -320,7 +320,9 @@ def submit_annotation(
             set_item_state(conn, held.item_id, status, rule)
         elif annotation is not None and _completes(held, turned, rules):
             answers = answers_of(conn, held.item_id)
-            settlement = settle(conn, rules, seat.project_id, held.item_id, schema, answers)
+            settlement = settle(
+                conn, rules, seat.project_id, held.item_id, schema, answers, db.plugins
+            )
             set_item_state(conn, held.item_id, settlement.status, turned.route_rule)
             store_final_label(conn, settlement)
         return SubmitResult(turned.annotation_id)

@@ -9,10 +9,13 @@ from rich.markup import escape
 
 from annotary.cli import (
     admin_cmds,
+    calibration_cmds,
     data_cmds,
+    people_cmds,
     project_cmds,
     qa_cmds,
     remote_cmds,
+    remote_people_cmds,
     server_cmds,
 )
 from annotary.cli.common import err_console
@@ -32,6 +35,9 @@ admin_cmds.register(app)
 server_cmds.register(app)
 remote_cmds.register(app)
 qa_cmds.register(app)
+people_cmds.register(app)
+remote_people_cmds.register(app)
+calibration_cmds.register(app)
 
 
 def render_error(error: AnnotaryError) -> None:

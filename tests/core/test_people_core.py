@@ -12,7 +12,7 @@ from annotary.core.quality.annotator_stats import gold_figures, throughput
 
 
 def test_attributes_keys_values_and_cleaning() -> None:
-    assert attribute_problems({key: "x" for key in ATTRIBUTE_KEYS}) == []
+    assert attribute_problems(dict.fromkeys(ATTRIBUTE_KEYS, "x")) == []
     problems = attribute_problems({"religion": "none", "gender": "\x00", "country": 3})
     assert [p.path for p in problems] == [
         "attributes.religion",

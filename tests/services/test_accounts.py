@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,40 @@ def test_skills_and_languages_replace_and_validate(db: Database, tmp_path: Path)
         update_user(db, "ann1", skills=[""], languages=["english please"], actor=admin)
     assert {d.path for d in bad.value.details} == {"skills[0]", "languages[0]"}
     assert update_user(db, "ann1", skills=[]).skills == []
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_one(db: Database) -> None:
+    leftover: str | None = None
+    for attempt in range(4):
+        first, second = _admin(db, f"a{attempt}"), _admin(db, f"b{attempt}")
+        if leftover is not None:
+            deactivate_user(db, leftover)  # the two new ones are the only active admins
+        outcomes = _race(db, [(first, second.username), (second, first.username)])
+        assert sorted(outcomes) == ["E406", "ok"]
+        with read_session(db.sessions) as session:
+            active = session.scalars(
+                select(User.username).where(User.is_admin.is_(True), User.is_active.is_(True))
+            ).all()
+        assert len(active) == 1
+        leftover = active[0]
+
+
+def _race(db: Database, calls: list[tuple[Actor, str]]) -> list[str]:
+    """Run the deactivations at the same moment, one thread each; "ok" or the error code."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+
+    def deactivate(actor: Actor, target: str) -> None:
+        barrier.wait()
+        try:
+            deactivate_user(db, target, actor)
+            outcomes.append("ok")
+        except Conflict as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=deactivate, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

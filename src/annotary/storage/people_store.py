@@ -152,12 +152,16 @@ def mark_items_seen(
 
 
 def worker_attributes(session: Session, project_id: int, roles: Collection[str]) -> list[Any]:
-    """The self-reported attributes of the project's members in `roles`, one per member."""
+    """The self-reported attributes of the project's active members in `roles`, one each."""
     return list(
         session.scalars(
             select(User.attributes)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.project_id == project_id, Membership.role.in_(sorted(roles)))
+            .where(
+                Membership.project_id == project_id,
+                Membership.role.in_(sorted(roles)),
+                User.is_active.is_(True),
+            )
             .order_by(User.id)
         )
     )

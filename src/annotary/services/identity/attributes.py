@@ -67,7 +67,7 @@ class PoolSummary:
     project: str
     k_anonymity: int
     members: int
-    """Members in a working role (annotator, reviewer, expert): the pool."""
+    """Active members in a working role (annotator, reviewer, expert): the pool."""
     attributes: list[PoolAttribute] = field(default_factory=list)
     note: str = ""
 

@@ -51,8 +51,9 @@ class OwnPasswordIn(Input):
 
 class AttributesIn(Input):
     attributes: dict[str, str] = Field(
+        max_length=len(ATTRIBUTE_KEYS),
         description=f"Replaces all of yours; keys: {', '.join(ATTRIBUTE_KEYS)}; "
-        "values up to 64 characters; {} clears them"
+        "values up to 64 characters; {} clears them",
     )
 
 

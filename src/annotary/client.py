@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from annotary.client_people import PeopleCalls
 from annotary.errors import (
     E_IMPORT_FILE_UNREADABLE,
     E_SERVER_UNREACHABLE,
@@ -45,8 +46,9 @@ UPLOAD_CHUNK = 1 << 20
 Json = dict[str, Any]
 
 
-class AnnotaryClient:
-    """Talks to one annotary server with one personal API token."""
+class AnnotaryClient(PeopleCalls):
+    """Talks to one annotary server with one personal API token (the people calls are
+    in `PeopleCalls`)."""
 
     def __init__(
         self,

@@ -19,7 +19,15 @@ import pytest
 from sqlalchemy import select
 
 from annotary.core.items import content_hash
-from annotary.services.identity.members import accept_terms
+from annotary.services.identity.accounts import reset_password
+from annotary.services.identity.calibration import (
+    NewCalibrationItem,
+    NewRound,
+    create_round,
+    list_rounds,
+)
+from annotary.services.identity.calibration_work import next_calibration_item
+from annotary.services.identity.members import accept_terms, add_member
 from annotary.services.queue.serving import next_task
 from annotary.storage.db import write_transaction
 from annotary.storage.models import Item, Project
@@ -73,6 +81,27 @@ RULES: dict[Route, set[str]] = {
     ("POST", f"{V1}/projects/{{name}}/items/{{item_id}}/resolve"): EXPERTS,
     ("GET", f"{V1}/projects/{{name}}/review/next"): SENIORS,
     ("POST", f"{V1}/projects/{{name}}/items/{{item_id}}/review"): SENIORS,
+    # People (SPEC 4). Skills route work in every project: global admins only.
+    ("PATCH", f"{V1}/users/{{username}}"): ADMIN,
+    ("POST", f"{V1}/users/{{username}}/deactivate"): ADMIN,
+    ("POST", f"{V1}/users/{{username}}/reactivate"): ADMIN,
+    ("POST", f"{V1}/users/{{username}}/password"): ADMIN,
+    ("POST", f"{V1}/me/password"): SIGNED_IN,
+    ("GET", f"{V1}/me/attributes"): SIGNED_IN,
+    ("PUT", f"{V1}/me/attributes"): SIGNED_IN,
+    ("DELETE", f"{V1}/me/attributes"): SIGNED_IN,
+    ("DELETE", f"{V1}/projects/{{name}}/members/{{username}}"): MANAGERS,
+    # Attributes reach managers only as counts with small groups withheld.
+    ("GET", f"{V1}/projects/{{name}}/pool"): MANAGERS,
+    # One's own figures: members only (an admin who is not a member has none).
+    ("GET", f"{V1}/projects/{{name}}/me/stats"): MEMBERS,
+    ("POST", f"{V1}/projects/{{name}}/calibration"): MANAGERS,
+    ("GET", f"{V1}/projects/{{name}}/calibration"): ADMIN | MEMBERS,
+    # A round's participants: by default every annotator, reviewer and expert.
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/next"): WORKERS,
+    ("POST", f"{V1}/projects/{{name}}/calibration/{{round}}/answer"): WORKERS,
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/feedback"): WORKERS,
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/results"): MANAGERS,
 }
 
 
@@ -134,6 +163,38 @@ def _next_task_call(world: World, role: str) -> Call:
 
 
 DECISION = {"payload": {"sentiment": "positive"}, "reason": "clear case"}
+ROUND = "matrix-round"
+EXPERT_ITEM = {"content": {"text": "A chair."}, "answer": {"sentiment": "positive"}, "reason": "ok"}
+
+
+def _own_password(world: World, role: str) -> Call:
+    """The caller's user gets a known password first (world users have none)."""
+    if role in world.actors:
+        reset_password(world.db, world.actors[role].username, "old-password")
+    return Call(json={"old_password": "old-password", "new_password": "new-password"})
+
+
+def _spare_member(world: World, role: str) -> Call:
+    """`spare` is a member again before each call (allowed callers remove them)."""
+    add_member(world.db, world.actors["admin"], world.project, "spare", "annotator")
+    return Call(path={"username": "spare"})
+
+
+def _round(world: World) -> str:
+    """The matrix round (two given items, every worker takes part), made once."""
+    if not list_rounds(world.db, world.project):
+        new = NewRound(ROUND, items=(NewCalibrationItem(**EXPERT_ITEM),) * 2)
+        create_round(world.db, world.project, new)
+    return ROUND
+
+
+def _calibration_answer(world: World, role: str) -> Call:
+    worker = role if role in WORKERS else "annotator"
+    task = next_calibration_item(world.db, world.actors[worker], world.project, _round(world))
+    assert task is not None
+    body = {"item_id": task.item_id, "annotation": {"sentiment": "positive"}}
+    return Call(path={"round": ROUND}, json=body)
+
 
 CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("POST", f"{V1}/auth/login"): lambda w, r: Call(
@@ -186,6 +247,35 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("GET", f"{V1}/projects/{{name}}/review/next"): lambda w, r: Call(),
     ("POST", f"{V1}/projects/{{name}}/items/{{item_id}}/review"): _decide(
         "review", {**DECISION, "verdict": "override"}
+    ),
+    ("PATCH", f"{V1}/users/{{username}}"): lambda w, r: Call(
+        path={"username": "spare"}, json={"skills": ["legal"], "languages": ["en"]}
+    ),
+    ("POST", f"{V1}/users/{{username}}/deactivate"): lambda w, r: Call(path={"username": "spare"}),
+    ("POST", f"{V1}/users/{{username}}/reactivate"): lambda w, r: Call(path={"username": "spare"}),
+    ("POST", f"{V1}/users/{{username}}/password"): lambda w, r: Call(
+        path={"username": "spare"}, json={"password": "a-new-password"}
+    ),
+    ("POST", f"{V1}/me/password"): _own_password,
+    ("GET", f"{V1}/me/attributes"): lambda w, r: Call(),
+    ("PUT", f"{V1}/me/attributes"): lambda w, r: Call(json={"attributes": {"gender": "woman"}}),
+    ("DELETE", f"{V1}/me/attributes"): lambda w, r: Call(),
+    ("DELETE", f"{V1}/projects/{{name}}/members/{{username}}"): _spare_member,
+    ("GET", f"{V1}/projects/{{name}}/pool"): lambda w, r: Call(),
+    ("GET", f"{V1}/projects/{{name}}/me/stats"): lambda w, r: Call(),
+    ("POST", f"{V1}/projects/{{name}}/calibration"): lambda w, r: Call(
+        json={"name": f"round-{r}", "items": [EXPERT_ITEM]}
+    ),
+    ("GET", f"{V1}/projects/{{name}}/calibration"): lambda w, r: Call(),
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/next"): lambda w, r: Call(
+        path={"round": _round(w)}
+    ),
+    ("POST", f"{V1}/projects/{{name}}/calibration/{{round}}/answer"): _calibration_answer,
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/feedback"): lambda w, r: Call(
+        path={"round": _round(w)}
+    ),
+    ("GET", f"{V1}/projects/{{name}}/calibration/{{round}}/results"): lambda w, r: Call(
+        path={"round": _round(w)}
     ),
 }
 

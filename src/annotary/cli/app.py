@@ -9,11 +9,14 @@ from rich.markup import escape
 
 from annotary.cli import (
     admin_cmds,
+    calibration_cmds,
     data_cmds,
+    people_cmds,
     plugin_cmds,
     project_cmds,
     qa_cmds,
     remote_cmds,
+    remote_people_cmds,
     server_cmds,
 )
 from annotary.cli.common import err_console
@@ -34,6 +37,9 @@ server_cmds.register(app)
 remote_cmds.register(app)
 qa_cmds.register(app)
 plugin_cmds.register(app)
+people_cmds.register(app)
+remote_people_cmds.register(app)
+calibration_cmds.register(app)
 
 
 def render_error(error: AnnotaryError) -> None:

@@ -447,3 +447,75 @@ class AnnotatorModel(Base):
     params: Mapped[dict[str, Any]]
     """{"labels": [...], "priors": [...], "errors": {user_id: [[true x observed]]}}"""
     fitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationRound(Base):
+    """A fixed set of items with expert answers that every participant annotates
+    (SPEC 4). Its items and answers live in their own tables: the queue, QA and
+    consensus never see them."""
+
+    __tablename__ = "calibration_rounds"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    shuffle: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Each participant meets the items in an order of their own (else in `position` order)."""
+    seed: Mapped[int] = mapped_column(Integer)
+    """Seeds the per-participant orders, so a participant's order never changes."""
+    schema_version: Mapped[int] = mapped_column(Integer)
+    guideline_version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationItem(Base):
+    """One item of a calibration round: a copy of its content, the expert answer and why."""
+
+    __tablename__ = "calibration_items"
+    __table_args__ = (UniqueConstraint("round_id", "position"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("calibration_rounds.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    source_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    """The gold item it was copied from, if any."""
+    kind: Mapped[str] = mapped_column(String(32))
+    content: Mapped[dict[str, Any]]
+    answer: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class CalibrationParticipant(Base):
+    """Who takes part in a round (fixed when the round is made)."""
+
+    __tablename__ = "calibration_participants"
+    __table_args__ = (UniqueConstraint("round_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("calibration_rounds.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class CalibrationAnswer(Base):
+    """A participant's answer to a calibration item and how it compares with the expert's."""
+
+    __tablename__ = "calibration_answers"
+    __table_args__ = (UniqueConstraint("calibration_item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_rounds.id", ondelete="CASCADE"), index=True
+    )
+    calibration_item_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_items.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]]
+    matches: Mapped[dict[str, Any]]
+    """Per compared field of the expert answer: whether this answer gave the same value."""
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    """Every compared field matched (None when no field could be compared)."""
+    time_spent_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -30,6 +30,7 @@ TAGS = [
     {"name": "import", "description": "Bring items into a project."},
     {"name": "tasks", "description": "The annotation queue: next task, submit, skip."},
     {"name": "review", "description": "Adjudication and review."},
+    {"name": "calibration", "description": "Calibration rounds with expert answers."},
 ]
 DESCRIPTION = """\
 The REST API of annotary. Authenticate with a personal API token

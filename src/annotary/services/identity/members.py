@@ -1,8 +1,8 @@
 """Membership use cases: who works on a project, in which role, and in what state.
 
-Managers (and global admins) add members, change roles and resume paused
-annotators; every member accepts the project's confidentiality terms for
-themselves.
+Managers (and global admins) add members, change roles, resume paused
+annotators and remove members; every member accepts the project's
+confidentiality terms for themselves.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ from annotary.errors import E_USER_INVALID, E_USER_NOT_FOUND, FieldError, Invali
 from annotary.services.audit import record_event
 from annotary.services.identity.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
 from annotary.services.identity.auth import aware_or_none
+from annotary.services.projects import get_project
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import Membership, Project, User, utcnow
+from annotary.storage.people_store import (
+    delete_membership,
+    membership_of,
+    release_leases,
+    user_by_name,
+)
 
 MANAGERS = frozenset({MANAGER})
 
@@ -129,6 +136,52 @@ def resume_member(db: Database, actor: Actor, project_name: str, username: str) 
         membership.qualification_failed_at = None
         session.flush()
         return MemberInfo.of(membership, user)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A membership that was removed: whose, which role, how many leases went back."""
+
+    username: str
+    role: str
+    leases_released: int
+
+
+def remove_member(
+    db: Database, project_name: str, username: str, actor: Actor | None = None
+) -> Removal:
+    """Take a user out of a project (managers and admins; None: the local CLI).
+
+    Their live leases in it are released so the items go to others; their
+    annotations stay and keep counting (QA, consensus). The queue locks the
+    membership while it serves someone, so a request of theirs already running
+    finishes first.
+    """
+    with write_transaction(db.sessions) as session:
+        if actor is None:
+            ref = get_project(session, project_name)
+            project_id, name = ref.id, ref.name
+        else:
+            project = project_for(session, actor, project_name)
+            require_role(session, actor, project, MANAGERS)
+            project_id, name = project.id, project.name
+        user = user_by_name(session, username)
+        membership = membership_of(session, project_id, user.id, lock=True) if user else None
+        if user is None or membership is None:
+            raise NotFound(E_USER_NOT_FOUND, f"{username!r} is not a member of {name!r}")
+        role = membership.role
+        delete_membership(session, membership)
+        released = release_leases(session, [user.id], project_id=project_id)
+        record_event(
+            session,
+            "member.remove",
+            actor_id=actor.user_id if actor else None,
+            project_id=project_id,
+            target=f"user:{username}",
+            details={"role": role, "leases_released": released},
+            source=actor.source if actor else "cli",
+        )
+    return Removal(username, role, released)
 
 
 def accept_terms(db: Database, actor: Actor, project_name: str) -> MemberInfo:

@@ -153,6 +153,11 @@ def describe_me(db: Database, actor: Actor) -> UserInfo:
     return _describe(db, actor.user_id)
 
 
+def describe_user(db: Database, user_id: int) -> UserInfo:
+    """A user's account and project roles, for the services that just changed it."""
+    return _describe(db, user_id)
+
+
 def _describe(db: Database, user_id: int) -> UserInfo:
     with read_session(db.sessions) as session:
         user = session.get(User, user_id)

@@ -1,7 +1,7 @@
 """project revisions; rework of items annotated under older versions
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-27 09:00:00
 
 `project_revisions` keeps every state of a project (the schema and guideline
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

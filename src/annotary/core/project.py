@@ -13,10 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from annotary.core.schema.fields import AnnotationSchema
+from annotary.core.schema.fields import MAX_VERSION, AnnotationSchema
 from annotary.core.yamlfile import Path as DataPath
 from annotary.core.yamlfile import dotted_path, line_of, load_yaml
-from annotary.errors import E_PROJECT_FILE_INVALID, E_PROJECT_FILE_UNREADABLE, FieldError, Invalid
+from annotary.errors import (
+    E_PROJECT_FILE_INVALID,
+    E_PROJECT_FILE_UNREADABLE,
+    FieldError,
+    Invalid,
+    quote,
+)
 
 USE_CASES = (
     "chatbot",
@@ -71,7 +77,7 @@ class Objective(Section):
 class Guidelines(Section):
     """Annotator guidelines: markdown inline (`text`) or in a file (`path`)."""
 
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_VERSION)
     text: str | None = None
     path: str | None = None
 
@@ -85,7 +91,7 @@ class Guidelines(Section):
 class Qualification(Section):
     """Gate before real work: pass `min_items` qualification gold items at `pass_mark`."""
 
-    min_items: int = Field(default=10, ge=1)
+    min_items: int = Field(default=10, ge=1, le=100_000)
     pass_mark: float = Field(default=0.8, ge=0, le=1)
 
 
@@ -118,7 +124,7 @@ def parse_duration(value: Any) -> int:
         return value
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"{value!r} is not a duration; use e.g. 900, '15m' or '2h'")
+        raise ValueError(f"{quote(value)} is not a duration; use e.g. 900, '15m' or '2h'")
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
@@ -133,9 +139,9 @@ class Workflow(Section):
     aggregation: Literal[AGGREGATION_METHODS] = "majority"  # type: ignore[valid-type]
     adjudication_tier: Literal["reviewer", "expert"] = "reviewer"
     routing: list[RoutingRule] = Field(default_factory=list)
-    lease_timeout: int = Field(default=900, ge=1)
+    lease_timeout: int = Field(default=900, ge=1, le=30 * 86_400)
     min_gold_accuracy: float = Field(default=0.0, ge=0, le=1)
-    min_gold_count: int = Field(default=10, ge=1)
+    min_gold_count: int = Field(default=10, ge=1, le=1_000_000)
     review_sampling_rate: float = Field(default=0.0, ge=0, le=1)
     confidentiality_terms: str | None = None
 
@@ -156,7 +162,7 @@ class Privacy(Section):
     """PII handling and retention."""
 
     anonymize: list[PiiRule] = Field(default_factory=list)
-    retention_days: int | None = Field(default=None, ge=1)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("anonymize")
     @classmethod

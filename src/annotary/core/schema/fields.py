@@ -17,6 +17,10 @@ from annotary.core.items import TURN_ROLES
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 TAXONOMY_SEPARATOR = "/"
+MAX_VERSION = 2**31 - 1
+"""Largest schema or guidelines version: it is stored in an INTEGER column."""
+MAX_COUNT = 10_000_000
+"""Upper bound of the counts and lengths a field may require."""
 _LABEL_PATTERN = re.compile(r"^[^\s/][^/]*(/[^\s/][^/]*)*$")
 
 
@@ -187,8 +191,8 @@ class LabelsField(ChoiceField):
     """Multi-label choice; `min_count`/`max_count` bound how many are chosen."""
 
     kind: Literal["labels"]
-    min_count: int = Field(default=0, ge=0)
-    max_count: int | None = Field(default=None, ge=1)
+    min_count: int = Field(default=0, ge=0, le=MAX_COUNT)
+    max_count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _bounds(self) -> LabelsField:
@@ -357,8 +361,8 @@ class TextField(BaseField):
     """
 
     kind: Literal["text"]
-    min_length: int = Field(default=0, ge=0)
-    max_length: int | None = Field(default=None, ge=1)
+    min_length: int = Field(default=0, ge=0, le=MAX_COUNT)
+    max_length: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     prefill: str | None = None
     multiline: bool = True
 
@@ -386,7 +390,7 @@ FIELD_KINDS = ("label", "labels", "spans", "rating", "ranking", "preference", "t
 class AnnotationSchema(Strict):
     """A versioned list of fields; the contract every annotation is checked against."""
 
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_VERSION)
     fields: list[AnyField]
 
     @field_validator("fields")

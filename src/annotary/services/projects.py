@@ -27,6 +27,7 @@ from annotary.errors import (
     FieldError,
     Invalid,
     NotFound,
+    quote,
 )
 from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor, project_for, require_admin
@@ -114,7 +115,7 @@ def get_project(session: Session, name: str) -> ProjectRef:
     if project is None:
         known = session.scalars(select(Project.name).order_by(Project.name).limit(20)).all()
         hint = f"; known projects: {', '.join(known)}" if known else "; no projects exist yet"
-        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {name!r}{hint}")
+        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {quote(name)}{hint}")
     schema = current_schema(session, project)
     guideline_version = project.guideline_version
     return ProjectRef(

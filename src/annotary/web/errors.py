@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
@@ -85,8 +86,8 @@ def error_response(
     status: int | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """The JSON response for one error."""
-    all_headers = {REQUEST_ID_HEADER: request_id, **(headers or {})}
+    """The JSON response for one error (the request guard adds the X-Request-ID header)."""
+    all_headers = dict(headers or {})
     if isinstance(error, Unauthenticated):
         all_headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, TooManyRequests):
@@ -112,13 +113,23 @@ def unexpected_error_response(exc: BaseException, scope: Scope) -> JSONResponse:
     )
     where = f"request id {request_id}; the server log has the details"
     error: AnnotaryError
-    if isinstance(exc, OperationalError):
+    if _database_unavailable(exc):
         error = Unavailable(E_DATABASE_ERROR, f"the database could not answer; try again ({where})")
         return error_response(error, request_id, headers={"Retry-After": "1"})
     if isinstance(exc, SQLAlchemyError):
         error = AnnotaryError(E_DATABASE_ERROR, f"the database refused the request ({where})")
         return error_response(error, request_id, 500)
     return error_response(AnnotaryError(E_INTERNAL, f"internal error ({where})"), request_id, 500)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """Whether the database failed for want of a connection or a lock (worth a retry),
+    rather than because of the request."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or "database is locked" in str(exc.orig)
+    )
 
 
 def _bounded(detail: dict[str, Any]) -> dict[str, Any]:

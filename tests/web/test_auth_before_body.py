@@ -3,6 +3,7 @@ client is still sending, instead of after the last byte."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -47,6 +48,17 @@ def test_uploads_are_refused_before_their_body_arrives(world: World, db_url: str
             assert response.json()["error"]["code"] == code
             assert response.headers["connection"] == "close"
             assert seconds < CHUNKS * PAUSE / 2, (url, headers, seconds)
+        # A client that leaves in the middle of an upload is no server error.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            token = world.tokens["manager"]
+            head = (
+                f"POST {V1}/projects/matrix/import HTTP/1.1\r\nHost: test\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: {10 * len(CHUNK)}\r\n\r\n"
+            )
+            sock.sendall(head.encode() + CHUNK)
+            time.sleep(0.5)
         # The server is still fine afterwards.
         me = httpx.get(f"{server.url}{V1}/me", headers=world.headers("manager"), timeout=10)
         assert me.status_code == 200
+        time.sleep(0.5)
+        assert "Traceback" not in server.log_text(), server.log_text()[-3000:]

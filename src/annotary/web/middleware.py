@@ -38,6 +38,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from fastapi import Request
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,6 +90,8 @@ class RequestGuard:
             if exchange.started:
                 raise
             await exchange.respond(AnnotaryError(E_BODY_TOO_LARGE, str(exc.detail)), 413)
+        except ClientDisconnect:
+            return  # the client left while sending: nobody to answer, nothing went wrong
         except Exception as exc:
             if exchange.started:
                 raise

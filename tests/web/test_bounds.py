@@ -152,3 +152,13 @@ def test_an_uploaded_project_still_may_not_be_too_big_in_numbers(world: World) -
     )
     error = assert_error(response, 422, "E101")
     assert error["details"][0]["path"] == "workflow.lease_timeout"
+
+
+def test_project_file_errors_quote_only_a_short_prefix(world: World) -> None:
+    label = "L" * 5000 + "/x"
+    text = project_yaml("echo").replace("[positive, negative]", f"[positive, {label}]")
+    response = world.client.post(
+        f"{V1}/projects", json={"yaml": text}, headers=world.headers("admin")
+    )
+    assert_error(response, 422, "E101")
+    assert "L" * 40 in response.text and "L" * 41 not in response.text

@@ -170,7 +170,7 @@ class Privacy(Section):
         seen: set[str] = set()
         for rule in value:
             if rule.entity in seen:
-                raise ValueError(f"duplicate entity {rule.entity!r}")
+                raise ValueError(f"duplicate entity {quote(rule.entity)}")
             seen.add(rule.entity)
         return value
 
@@ -210,7 +210,9 @@ class Export(Section):
     def _versioned(cls, value: list[str]) -> list[str]:
         for name in value:
             if not re.match(r"^[a-z0-9_]+(\.[a-z0-9_]+)*\.v\d+$", name):
-                raise ValueError(f"format {name!r} is not a versioned name like 'sft.messages.v1'")
+                raise ValueError(
+                    f"format {quote(name)} is not a versioned name like 'sft.messages.v1'"
+                )
         return value
 
 

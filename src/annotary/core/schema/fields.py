@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from annotary.core.items import TURN_ROLES
+from annotary.errors import quote
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 TAXONOMY_SEPARATOR = "/"
@@ -65,7 +66,7 @@ class LabelOption(Strict):
     def _valid_name(cls, value: str) -> str:
         if not value or not _LABEL_PATTERN.match(value):
             raise ValueError(
-                f"label {value!r} is not valid: use non-empty names, '/' only between "
+                f"label {quote(value)} is not valid: use non-empty names, '/' only between "
                 "taxonomy levels, no leading spaces"
             )
         return value
@@ -81,7 +82,7 @@ def _check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"duplicate {what} {name!r}")
+            raise ValueError(f"duplicate {what} {quote(name)}")
         seen.add(name)
 
 
@@ -107,7 +108,7 @@ class BaseField(Strict):
             for role in self.turn_roles:
                 if role not in TURN_ROLES:
                     raise ValueError(
-                        f"turn role {role!r} is not known; valid: {', '.join(TURN_ROLES)}"
+                        f"turn role {quote(role)} is not known; valid: {', '.join(TURN_ROLES)}"
                     )
         return self
 
@@ -145,7 +146,8 @@ class ChoiceField(BaseField):
             nested = [o.name for o in self.labels if TAXONOMY_SEPARATOR in o.name]
             if nested:
                 raise ValueError(
-                    f"label {nested[0]!r} contains '/': set 'hierarchical: true' for a taxonomy"
+                    f"label {quote(nested[0])} contains '/': "
+                    "set 'hierarchical: true' for a taxonomy"
                 )
         if self.leaf_only and not self.hierarchical:
             raise ValueError("'leaf_only' is only allowed with 'hierarchical: true'")
@@ -280,7 +282,7 @@ class SpansField(BaseField):
             for label in [*(relation.head_labels or []), *(relation.tail_labels or [])]:
                 if label not in names:
                     raise ValueError(
-                        f"relation {relation.name!r} names label {label!r}, which is not "
+                        f"relation {relation.name!r} names label {quote(label)}, which is not "
                         f"in the span labels; valid: {', '.join(sorted(names))}"
                     )
         return self
@@ -442,6 +444,6 @@ def _check_condition_values(index: int, spec: AnyField, target: AnyField) -> Non
     for value in wanted:
         if value not in valid:
             raise ValueError(
-                f"fields[{index}] ({spec.name}): condition value {value!r} is not a label of "
+                f"fields[{index}] ({spec.name}): condition value {quote(value)} is not a label of "
                 f"{target.name!r}; valid: {', '.join(valid)}"
             )

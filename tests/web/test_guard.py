@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -169,3 +171,41 @@ def test_unexpected_errors_are_json_with_a_logged_request_id(
     logged = [r for r in caplog.records if r.name == "annotary.web"]
     assert [r.exc_info[0] if r.exc_info else None for r in logged][:1] == [RuntimeError]
     assert str(error["request_id"]) in logged[0].getMessage()
+
+
+UPLOAD_FILE_EVENTS: list[tuple[str, bool]] = []
+"""(audit event, whether it ran on the event loop) for files of uploads, while recording."""
+RECORDING = {"on": False}
+
+
+def _upload_file_events(event: str, args: tuple[object, ...]) -> None:
+    if not RECORDING["on"] or event not in ("open", "os.mkdir", "os.remove", "os.rmdir"):
+        return
+    if "annotary-upload-" not in str(args[0] if args else ""):
+        return
+    try:
+        asyncio.get_running_loop()
+        on_loop = True
+    except RuntimeError:
+        on_loop = False
+    UPLOAD_FILE_EVENTS.append((event, on_loop))
+
+
+sys.addaudithook(_upload_file_events)  # a hook cannot be removed: it records only when on
+
+
+def test_an_upload_touches_the_disk_only_from_worker_threads(world: World) -> None:
+    rows = b"".join(b'{"text": "disk row %d"}\n' % i for i in range(2000))
+    RECORDING["on"] = True
+    try:
+        response = world.client.post(
+            f"{V1}/projects/matrix/import",
+            content=iter([rows[:20_000], rows[20_000:]]),
+            headers={**world.headers("manager"), "Content-Type": "application/octet-stream"},
+        )
+    finally:
+        RECORDING["on"] = False
+    assert response.status_code == 200, response.text
+    events = {event for event, _ in UPLOAD_FILE_EVENTS}
+    assert {"open", "os.mkdir"} <= events
+    assert [event for event, on_loop in UPLOAD_FILE_EVENTS if on_loop] == []

@@ -162,3 +162,22 @@ def test_project_file_errors_quote_only_a_short_prefix(world: World) -> None:
     )
     assert_error(response, 422, "E101")
     assert "L" * 40 in response.text and "L" * 41 not in response.text
+
+
+def test_import_errors_quote_only_a_short_prefix(world: World) -> None:
+    response = world.client.post(
+        f"{V1}/projects/matrix/import",
+        params={"format": "F" * 3000},
+        content=b'{"text": "x"}\n{"text": "y", "priority": "' + b"P" * 3000 + b'"}\n',
+        headers=world.headers("manager"),
+    )
+    assert_error(response, 422, "E302")
+    assert "F" * 41 not in response.text
+    bad_row = world.client.post(
+        f"{V1}/projects/matrix/import",
+        params={"filename": "rows.jsonl"},
+        content=b'{"text": "y", "priority": "' + b"P" * 3000 + b'"}\n',
+        headers=world.headers("manager"),
+    )
+    assert_error(bad_row, 422, "E301")
+    assert "P" * 40 in bad_row.text and "P" * 41 not in bad_row.text

@@ -28,6 +28,7 @@ from annotary.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
 )
@@ -38,6 +39,7 @@ ERROR_BY_STATUS: dict[int, type[AnnotaryError]] = {
     403: Forbidden,
     401: Unauthenticated,
     409: Conflict,
+    429: TooManyRequests,
     503: Unavailable,
 }
 """The inverse of the server's table (`annotary.web.errors.STATUS_BY_ERROR`)."""

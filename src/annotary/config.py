@@ -8,6 +8,12 @@
 | ANNOTARY_WORKER_THREADS  | 16                      | request threads (and PostgreSQL      |
 |                          |                         | connections) per server process      |
 | ANNOTARY_QUEUE_THREADS   | 4                       | of which for next task/submit/skip   |
+| ANNOTARY_MAX_JSON_BYTES  | 1048576 (1 MiB)         | largest request body of JSON routes  |
+| ANNOTARY_MAX_UPLOAD_BYTES| 1073741824 (1 GiB)      | largest import upload                |
+| ANNOTARY_LOGIN_ACCOUNT_FAILURES | 5                | failed logins of one account ...     |
+| ANNOTARY_LOGIN_ADDRESS_FAILURES | 20               | ... or from one address, in a window |
+| ANNOTARY_LOGIN_WINDOW_SECONDS   | 900              | the window failures are counted in   |
+| ANNOTARY_LOGIN_LOCKOUT_SECONDS  | 300              | how long logins are then refused     |
 """
 
 from __future__ import annotations
@@ -54,6 +60,40 @@ class Settings(BaseSettings):
         description=(
             "Of the worker threads, how many run the queue's next task, submit and skip at once"
         ),
+    )
+
+    max_json_bytes: int = Field(
+        default=1 << 20,
+        ge=1 << 10,
+        le=1 << 30,
+        description="Largest request body of the JSON routes, in bytes (larger: 413, E711)",
+    )
+    max_upload_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 10,
+        le=1 << 40,
+        description="Largest file an import upload may send, in bytes (larger: 413, E711)",
+    )
+    login_account_failures: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Failed logins of one account within the window that lock its logins",
+    )
+    login_address_failures: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Failed logins from one client address within the window that lock it",
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, le=86_400, description="The window failed logins are counted in"
+    )
+    login_lockout_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="How long logins are refused (429) once an account or address is locked",
     )
 
     @field_validator("queue_threads")

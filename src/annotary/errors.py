@@ -84,6 +84,37 @@ class Unavailable(AnnotaryError):
     """A resource the operation needs (database, file) cannot be reached."""
 
 
+@dataclass(eq=False)
+class TooManyRequests(AnnotaryError):
+    """The caller must wait `retry_after` seconds before trying again (HTTP 429)."""
+
+    retry_after: int = 60
+
+
+QUOTE_LIMIT = 40
+"""How many characters of a value an error message quotes at most."""
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)` for an error message, cut to `limit` characters with an ellipsis,
+    so that an error never echoes a long input back.
+
+    >>> quote("x" * 100, 5)
+    "'xxxxx'…"
+    >>> quote(42)
+    '42'
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}…"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` itself cut to `limit` characters with an ellipsis (for paths and keys)."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 # Stable codes. Add new ones at the end of their block; never renumber.
 E_PROJECT_FILE_INVALID = "E101"
 E_PROJECT_FILE_UNREADABLE = "E102"
@@ -123,6 +154,12 @@ E_LOGIN_FAILED = "E705"
 E_TOKEN_INVALID = "E706"
 E_REQUEST_INVALID = "E709"
 E_SERVER_UNREACHABLE = "E710"
+E_BODY_TOO_LARGE = "E711"
+E_ROUTE_UNKNOWN = "E712"
+E_METHOD_NOT_ALLOWED = "E713"
+E_INTERNAL = "E714"
+E_DATABASE_ERROR = "E715"
+E_LOGIN_THROTTLED = "E716"
 E_LEASE_NOT_FOUND = "E801"
 E_PAUSED = "E804"
 E_TERMS_REQUIRED = "E805"

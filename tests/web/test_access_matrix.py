@@ -329,7 +329,7 @@ def test_access(world: World, route: Route) -> None:
                 f"{role}: expected {expected}, got {response.status_code} {response.text}"
             )
         elif not allowed:
-            assert set(response.json()["error"]) == {"code", "message", "details"}
+            assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
     assert failures == []
 
 

@@ -56,9 +56,9 @@ def test_the_app_factory_builds_independent_apps(db_url: str) -> None:
 
 
 def test_errors_have_one_shape(world: World) -> None:
-    unknown = world.client.get("/api/v1/nowhere")
+    unknown = world.client.get("/api/v1/nowhere", headers=world.headers("admin"))
     assert unknown.status_code == 404
-    assert unknown.json()["error"]["code"] == "E709"
+    assert unknown.json()["error"]["code"] == "E712"
     assert "GET /api/v1/nowhere" in unknown.json()["error"]["message"]
 
     invalid = world.client.post(
@@ -66,7 +66,8 @@ def test_errors_have_one_shape(world: World) -> None:
     )
     assert invalid.status_code == 422
     body = invalid.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
     assert body["error"]["code"] == "E709"
     assert {d["path"] for d in body["error"]["details"]} == {"name", "nam", "expires_days"}
 

@@ -24,10 +24,16 @@ from pydantic_core import PydanticCustomError
 
 from annotary.core.consensus.settings import FieldSetting, setting_problems
 from annotary.core.plugins.checks import VERSIONED_NAME
-from annotary.core.schema.fields import AnnotationSchema
+from annotary.core.schema.fields import MAX_VERSION, AnnotationSchema
 from annotary.core.yamlfile import Path as DataPath
 from annotary.core.yamlfile import dotted_path, line_of, load_yaml
-from annotary.errors import E_PROJECT_FILE_INVALID, E_PROJECT_FILE_UNREADABLE, FieldError, Invalid
+from annotary.errors import (
+    E_PROJECT_FILE_INVALID,
+    E_PROJECT_FILE_UNREADABLE,
+    FieldError,
+    Invalid,
+    quote,
+)
 
 if TYPE_CHECKING:
     from annotary.core.plugins.registry import Plugins
@@ -85,7 +91,7 @@ class Objective(Section):
 class Guidelines(Section):
     """Annotator guidelines: markdown inline (`text`) or in a file (`path`)."""
 
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_VERSION)
     text: str | None = None
     path: str | None = None
 
@@ -99,7 +105,7 @@ class Guidelines(Section):
 class Qualification(Section):
     """Gate before real work: pass `min_items` qualification gold items at `pass_mark`."""
 
-    min_items: int = Field(default=10, ge=1)
+    min_items: int = Field(default=10, ge=1, le=100_000)
     pass_mark: float = Field(default=0.8, ge=0, le=1)
 
 
@@ -132,7 +138,7 @@ def parse_duration(value: Any) -> int:
         return value
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"{value!r} is not a duration; use e.g. 900, '15m' or '2h'")
+        raise ValueError(f"{quote(value)} is not a duration; use e.g. 900, '15m' or '2h'")
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
@@ -162,9 +168,9 @@ class Workflow(Section):
     """Per field: `method`, `threshold`, `tolerance` (checked against the schema)."""
     adjudication_tier: Literal["reviewer", "expert"] = "reviewer"
     routing: list[RoutingRule] = Field(default_factory=list)
-    lease_timeout: int = Field(default=900, ge=1)
+    lease_timeout: int = Field(default=900, ge=1, le=30 * 86_400)
     min_gold_accuracy: float = Field(default=0.0, ge=0, le=1)
-    min_gold_count: int = Field(default=10, ge=1)
+    min_gold_count: int = Field(default=10, ge=1, le=1_000_000)
     review_sampling_rate: float = Field(default=0.0, ge=0, le=1)
     confidentiality_terms: str | None = None
 
@@ -185,7 +191,7 @@ class Privacy(Section):
     """PII handling and retention."""
 
     anonymize: list[PiiRule] = Field(default_factory=list)
-    retention_days: int | None = Field(default=None, ge=1)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("anonymize")
     @classmethod
@@ -193,7 +199,7 @@ class Privacy(Section):
         seen: set[str] = set()
         for rule in value:
             if rule.entity in seen:
-                raise ValueError(f"duplicate entity {rule.entity!r}")
+                raise ValueError(f"duplicate entity {quote(rule.entity)}")
             seen.add(rule.entity)
         return value
 
@@ -233,7 +239,9 @@ class Export(Section):
     def _versioned(cls, value: list[str]) -> list[str]:
         for name in value:
             if not VERSIONED_NAME.match(name):
-                raise ValueError(f"format {name!r} is not a versioned name like 'sft.messages.v1'")
+                raise ValueError(
+                    f"format {quote(name)} is not a versioned name like 'sft.messages.v1'"
+                )
         return value
 
 

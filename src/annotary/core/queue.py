@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from annotary.core.consensus.settings import FieldSetting
+from annotary.errors import E_FORBIDDEN, E_PAUSED, E_QUALIFICATION_FAILED, E_TERMS_REQUIRED
 
 TIER_RANK: Final = {"annotator": 0, "reviewer": 1, "expert": 2}
 FLAGS: Final = ("sensitive", "unclear_guideline", "needs_expert")
@@ -125,16 +126,17 @@ def choose_next(state: AnnotatorState, rules: QueueRules, draw: float) -> Decisi
     ServeGold(regular=RouteFilter(base=True, rules=frozenset()))
     """
     if state.role not in TIER_RANK:
-        return Refuse("E702", f"the role {state.role!r} is not served annotation tasks")
+        return Refuse(E_FORBIDDEN, f"the role {state.role!r} is not served annotation tasks")
     if rules.terms_required and not state.terms_accepted:
-        return Refuse("E805", "accept the project's confidentiality terms first")
+        return Refuse(E_TERMS_REQUIRED, "accept the project's confidentiality terms first")
     if state.paused:
         why = f": {state.pause_reason}" if state.pause_reason else ""
-        return Refuse("E804", f"you are paused in this project{why}; ask a manager to resume you")
+        return Refuse(E_PAUSED, f"you are paused in this project{why}; ask a manager to resume you")
     if rules.qualification_items is not None and not state.qualified:
         if state.qualification_failed:
             return Refuse(
-                "E806", "you did not pass the qualification; ask a manager for another attempt"
+                E_QUALIFICATION_FAILED,
+                "you did not pass the qualification; ask a manager for another attempt",
             )
         return ServeQualification()
     routes = allowed_routes(state, rules.routes)

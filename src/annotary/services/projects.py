@@ -28,6 +28,7 @@ from annotary.errors import (
     FieldError,
     Invalid,
     NotFound,
+    quote,
 )
 from annotary.services.audit import record_event
 from annotary.services.identity.access import MANAGER, Actor, project_for, require_admin
@@ -124,7 +125,7 @@ def get_project(session: Session, name: str) -> ProjectRef:
     if project is None:
         known = session.scalars(select(Project.name).order_by(Project.name).limit(20)).all()
         hint = f"; known projects: {', '.join(known)}" if known else "; no projects exist yet"
-        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {name!r}{hint}")
+        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {quote(name)}{hint}")
     schema = current_schema(session, project)
     guideline_version = project.guideline_version
     return ProjectRef(
@@ -211,27 +212,62 @@ def parse_upload(
     data, lines = load_yaml(yaml_text, filename)
     declared = data.get("guidelines") if isinstance(data, dict) else None
     with tempfile.TemporaryDirectory(prefix="annotary-project-") as folder:
-        if isinstance(declared, dict) and isinstance(declared.get("path"), str):
-            line = lines.get(("guidelines", "path"))
-            where = f"{filename}:{line}" if line else filename
-            relative = PurePosixPath(declared["path"])
-            if relative.is_absolute() or ".." in relative.parts or guidelines_text is None:
-                raise Invalid(
-                    E_PROJECT_FILE_INVALID,
-                    f"{filename}: guidelines must come with the upload",
-                    [
-                        FieldError(
-                            "guidelines.path",
-                            "an uploaded project cannot read files on the server; inline the "
-                            "guidelines or send their text in the 'guidelines' field",
-                            where,
-                        )
-                    ],
-                )
-            target = Path(folder, *relative.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(guidelines_text, encoding="utf-8")
+        if isinstance(declared, dict) and declared.get("path") is not None:
+            _place_uploaded_guidelines(
+                Path(folder), declared["path"], guidelines_text, filename, lines
+            )
         return parse_project(yaml_text, filename, Path(folder), plugins)
+
+
+def _place_uploaded_guidelines(
+    folder: Path,
+    declared: object,
+    guidelines_text: str | None,
+    filename: str,
+    lines: dict[tuple[str | int, ...], int],
+) -> None:
+    """Write the uploaded guidelines where the file's `guidelines.path` points, inside
+    `folder`; refuse a path that is not plain, relative and inside it (E101)."""
+    line = lines.get(("guidelines", "path"))
+    where = f"{filename}:{line}" if line else filename
+    target = folder / str(declared)
+    if not _plain_relative(declared, folder) or guidelines_text is None:
+        raise Invalid(
+            E_PROJECT_FILE_INVALID,
+            f"{filename}: guidelines must come with the upload",
+            [
+                FieldError(
+                    "guidelines.path",
+                    "an uploaded project cannot read files on the server; inline the "
+                    "guidelines, or give a relative file name and send the file's text in "
+                    "the 'guidelines' field",
+                    where,
+                )
+            ],
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(guidelines_text, encoding="utf-8")
+    except (OSError, ValueError) as exc:  # a name too long, a NUL character
+        raise Invalid(
+            E_PROJECT_FILE_INVALID,
+            f"{filename}: guidelines.path is not a usable file name",
+            [FieldError("guidelines.path", f"cannot be used as a file name ({exc})", where)],
+        ) from None
+
+
+def _plain_relative(declared: object, folder: Path) -> bool:
+    """Whether `declared` is a relative file name that stays inside `folder`."""
+    if not isinstance(declared, str) or not declared.strip():
+        return False
+    relative = PurePosixPath(declared)
+    if relative.is_absolute() or ".." in relative.parts:
+        return False
+    try:
+        resolved, base = (folder / declared).resolve(), folder.resolve()
+    except (OSError, ValueError):
+        return False
+    return resolved != base and resolved.is_relative_to(base)
 
 
 @dataclass(frozen=True)

@@ -519,3 +519,16 @@ class CalibrationAnswer(Base):
     """Every compared field matched (None when no field could be compared)."""
     time_spent_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per account or client address, so that every server
+    process sees the same counts (see `services/identity/throttle.py`)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """`account:<username>` or `address:<client address>`."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

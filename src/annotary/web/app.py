@@ -20,6 +20,7 @@ from annotary.config import Settings
 from annotary.services.database import open_database
 from annotary.storage.db import Database
 from annotary.web.errors import add_exception_handlers
+from annotary.web.middleware import RequestGuard
 from annotary.web.routes import API_PREFIX, all_routers
 
 TAGS = [
@@ -37,7 +38,10 @@ The REST API of annotary. Authenticate with a personal API token
 (`Authorization: Bearer ann_...`, created at `POST /api/v1/me/tokens`) or with
 the session cookie set by `POST /api/v1/auth/login`; cookie-authenticated
 requests that change something must send the login's `csrf_token` as the
-`X-CSRF-Token` header. Every error is `{"error": {"code", "message", "details"}}`.
+`X-CSRF-Token` header. Every error is `{"error": {"code", "message", "details",
+"request_id"}}`; the request id is also the `X-Request-ID` header of every response.
+Request bodies are limited in size (413, E711); failed logins are throttled (429,
+E716, with `Retry-After`).
 """
 
 
@@ -72,6 +76,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     add_exception_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
     for router in all_routers():
         app.include_router(router, prefix=API_PREFIX)
     return app

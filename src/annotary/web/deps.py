@@ -66,6 +66,15 @@ def client_source(request: Request) -> str:
 
 
 async def current_actor(request: Request) -> Actor:
+    """The caller: as the request guard (`web/middleware.py`) authenticated them
+    before the body was read, else from the request's credentials."""
+    actor = request.scope.get("state", {}).get("actor")
+    if isinstance(actor, Actor):
+        return actor
+    return await authenticate_request(request)
+
+
+async def authenticate_request(request: Request) -> Actor:
     """The caller, from `Authorization: Bearer <token>` or the session cookie.
 
     A cookie is sent by the browser on its own, so requests that change

@@ -7,11 +7,20 @@ silent default. Responses are built from the services' dataclasses.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["annotator", "reviewer", "expert", "manager"]
+
+MAX_ROW_ID = 2**63 - 1
+"""Largest row id: ids are BIGINT on PostgreSQL and INTEGER (64-bit) on SQLite."""
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+"""Longest time a submit may say it took (one day); the column is a 32-bit INTEGER."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A positive row id")]
+"""A row id in a path, bounded so that it fits the column it is looked up in."""
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Input(BaseModel):
@@ -33,6 +42,7 @@ class ErrorBodyOut(BaseModel):
     code: str = Field(description="Stable error code, e.g. E401 (see the README)")
     message: str
     details: list[ErrorDetailOut] = Field(default_factory=list)
+    request_id: str = Field(description="Also the X-Request-ID header; quote it in reports")
 
 
 class ErrorOut(BaseModel):
@@ -47,7 +57,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Not authenticated (E701, E705, E706)"),
         (403, "Authenticated but not allowed (E702, E703, E704)"),
         (404, "Not found, or not visible to the caller"),
+        (413, "The request body is over its size limit (E711)"),
         (422, "Invalid input; `details` lists every field"),
+        (500, "An unexpected error (E714, E715); the server log has it under `request_id`"),
     )
 }
 """The error responses every router documents in the OpenAPI schema."""
@@ -94,16 +106,18 @@ class UserOut(BaseModel):
 
 
 class NewUserIn(Input):
-    username: str
+    username: str = Field(max_length=64)
     password: str | None = Field(
-        default=None, description="At least 8 characters; none: API tokens only"
+        default=None, max_length=1024, description="At least 8 characters; none: API tokens only"
     )
     admin: bool = False
-    display_name: str | None = None
-    email: str | None = None
-    skills: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
-    project: str | None = Field(default=None, description="Also make them a member of it")
+    display_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    skills: list[Tag] = Field(default_factory=list, max_length=100)
+    languages: list[Tag] = Field(default_factory=list, max_length=100)
+    project: str | None = Field(
+        default=None, max_length=63, description="Also make them a member of it"
+    )
     role: Role = "annotator"
 
 
@@ -200,7 +214,7 @@ class ProjectStatusOut(BaseModel):
 
 
 class MemberIn(Input):
-    username: str
+    username: str = Field(max_length=64)
     role: Role
 
 

@@ -121,7 +121,7 @@ def test_each_problem_is_named_with_its_line() -> None:
         ("quality: {threshold: 1.5}", "quality.threshold", "less than or equal to 1"),
         ("quality: {threshold: -0.1}", "quality.threshold", "greater than or equal to 0"),
         ("quality: {tolerance: -1}", "quality.tolerance", "greater than or equal to 0"),
-        ("quality: {tolerance: .inf}", "quality.tolerance", "finite number"),
+        ("quality: {tolerance: .inf}", "quality.tolerance", "is not finite"),
         ("quality: {tolerance: 4}", "quality.tolerance", "covers the whole scale"),
         ("quality: {mehtod: median}", "quality.mehtod", "unknown key"),
         ("quality: median", "quality", "valid dictionary"),

@@ -46,7 +46,7 @@ from annotary.core.items import (
     content_problems,
     decompose_conversation,
 )
-from annotary.errors import E_IMPORT_MAPPING, FieldError, Invalid
+from annotary.errors import E_IMPORT_MAPPING, FieldError, Invalid, quote
 
 KIND_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "text": ("text",),
@@ -109,11 +109,11 @@ def parse_field_mapping(specs: list[str]) -> dict[str, str]:
             problems.append(FieldError(spec, "expected item_field=column, e.g. text=body"))
         elif name not in MAPPABLE_FIELDS:
             valid = ", ".join(MAPPABLE_FIELDS)
-            problems.append(FieldError(spec, f"{name!r} is not an item field; valid: {valid}"))
+            problems.append(FieldError(spec, f"{quote(name)} is not an item field; valid: {valid}"))
         elif len(columns) > 1 and name != "responses":
             problems.append(FieldError(spec, "only responses can come from several columns"))
         elif name in fields:
-            problems.append(FieldError(spec, f"{name!r} is mapped more than once"))
+            problems.append(FieldError(spec, f"{quote(name)} is mapped more than once"))
         else:
             fields[name] = ",".join(columns)
     if problems:
@@ -129,7 +129,7 @@ class RowMapper:
         if kind is None or kind not in KIND_FIELDS:
             raise Invalid(
                 E_IMPORT_MAPPING,
-                f"unknown item kind {kind!r}; valid: {', '.join(IMPORTABLE_KINDS)}",
+                f"unknown item kind {quote(kind)}; valid: {', '.join(IMPORTABLE_KINDS)}",
             )
         problems = [
             FieldError(

@@ -22,7 +22,7 @@ from typing import IO, Any, Final
 import orjson
 
 from annotary.core.ingest.json_array import JsonArrayStream, json_type
-from annotary.errors import E_IMPORT_FILE_UNREADABLE, E_IMPORT_FORMAT, Invalid, Unavailable
+from annotary.errors import E_IMPORT_FILE_UNREADABLE, E_IMPORT_FORMAT, Invalid, Unavailable, quote
 
 FORMATS: Final = ("jsonl", "json", "csv", "tsv", "parquet")
 EXTENSIONS: Final = {
@@ -68,7 +68,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             )
         return detected
     if fmt not in FORMATS:
-        raise Invalid(E_IMPORT_FORMAT, f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+        raise Invalid(E_IMPORT_FORMAT, f"unknown format {quote(fmt)}; valid: {', '.join(FORMATS)}")
     if fmt == "csv" and path.suffix.lower() == ".tsv":
         return "tsv"
     return fmt

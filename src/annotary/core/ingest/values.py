@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from annotary.errors import quote
+
 
 def decoded(value: Any, key: str, reasons: list[str]) -> Any:
     """`value` itself, or the JSON it holds when it is text (a CSV cell)."""
@@ -42,7 +44,7 @@ def external_id_value(value: Any, key: str, reasons: list[str]) -> str | None:
         return str(value)
     elif isinstance(value, float) and value.is_integer():
         return str(int(value))
-    reasons.append(f"{key} must be a non-empty string or an integer, got {value!r}")
+    reasons.append(f"{key} must be a non-empty string or an integer, got {quote(value)}")
     return None
 
 
@@ -57,7 +59,7 @@ def priority_value(value: Any, reasons: list[str]) -> float:
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        reasons.append(f"priority must be a number, got {value!r}")
+        reasons.append(f"priority must be a number, got {quote(value)}")
         return 0.0
     return number
 

@@ -14,9 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from annotary.core.items import TURN_ROLES
+from annotary.errors import quote
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 TAXONOMY_SEPARATOR = "/"
+MAX_VERSION = 2**31 - 1
+"""Largest schema or guidelines version: it is stored in an INTEGER column."""
+MAX_COUNT = 10_000_000
+"""Upper bound of the counts and lengths a field may require."""
 _LABEL_PATTERN = re.compile(r"^[^\s/][^/]*(/[^\s/][^/]*)*$")
 
 
@@ -61,7 +66,7 @@ class LabelOption(Strict):
     def _valid_name(cls, value: str) -> str:
         if not value or not _LABEL_PATTERN.match(value):
             raise ValueError(
-                f"label {value!r} is not valid: use non-empty names, '/' only between "
+                f"label {quote(value)} is not valid: use non-empty names, '/' only between "
                 "taxonomy levels, no leading spaces"
             )
         return value
@@ -77,7 +82,7 @@ def _check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"duplicate {what} {name!r}")
+            raise ValueError(f"duplicate {what} {quote(name)}")
         seen.add(name)
 
 
@@ -103,7 +108,7 @@ class BaseField(Strict):
             for role in self.turn_roles:
                 if role not in TURN_ROLES:
                     raise ValueError(
-                        f"turn role {role!r} is not known; valid: {', '.join(TURN_ROLES)}"
+                        f"turn role {quote(role)} is not known; valid: {', '.join(TURN_ROLES)}"
                     )
         return self
 
@@ -141,7 +146,8 @@ class ChoiceField(BaseField):
             nested = [o.name for o in self.labels if TAXONOMY_SEPARATOR in o.name]
             if nested:
                 raise ValueError(
-                    f"label {nested[0]!r} contains '/': set 'hierarchical: true' for a taxonomy"
+                    f"label {quote(nested[0])} contains '/': "
+                    "set 'hierarchical: true' for a taxonomy"
                 )
         if self.leaf_only and not self.hierarchical:
             raise ValueError("'leaf_only' is only allowed with 'hierarchical: true'")
@@ -187,8 +193,8 @@ class LabelsField(ChoiceField):
     """Multi-label choice; `min_count`/`max_count` bound how many are chosen."""
 
     kind: Literal["labels"]
-    min_count: int = Field(default=0, ge=0)
-    max_count: int | None = Field(default=None, ge=1)
+    min_count: int = Field(default=0, ge=0, le=MAX_COUNT)
+    max_count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _bounds(self) -> LabelsField:
@@ -276,7 +282,7 @@ class SpansField(BaseField):
             for label in [*(relation.head_labels or []), *(relation.tail_labels or [])]:
                 if label not in names:
                     raise ValueError(
-                        f"relation {relation.name!r} names label {label!r}, which is not "
+                        f"relation {relation.name!r} names label {quote(label)}, which is not "
                         f"in the span labels; valid: {', '.join(sorted(names))}"
                     )
         return self
@@ -357,8 +363,8 @@ class TextField(BaseField):
     """
 
     kind: Literal["text"]
-    min_length: int = Field(default=0, ge=0)
-    max_length: int | None = Field(default=None, ge=1)
+    min_length: int = Field(default=0, ge=0, le=MAX_COUNT)
+    max_length: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     prefill: str | None = None
     multiline: bool = True
 
@@ -386,7 +392,7 @@ FIELD_KINDS = ("label", "labels", "spans", "rating", "ranking", "preference", "t
 class AnnotationSchema(Strict):
     """A versioned list of fields; the contract every annotation is checked against."""
 
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_VERSION)
     fields: list[AnyField]
 
     @field_validator("fields")
@@ -438,6 +444,6 @@ def _check_condition_values(index: int, spec: AnyField, target: AnyField) -> Non
     for value in wanted:
         if value not in valid:
             raise ValueError(
-                f"fields[{index}] ({spec.name}): condition value {value!r} is not a label of "
+                f"fields[{index}] ({spec.name}): condition value {quote(value)} is not a label of "
                 f"{target.name!r}; valid: {', '.join(valid)}"
             )

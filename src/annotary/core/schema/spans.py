@@ -23,7 +23,7 @@ from annotary.core.schema.values import (
     listing,
     unknown_keys,
 )
-from annotary.errors import FieldError
+from annotary.errors import FieldError, quote
 
 _SPAN_KEYS = ("start", "end", "label", "id", "normalized", "text")
 _CONTAINER_KEYS = ("spans", "relations")
@@ -96,7 +96,9 @@ def _check_span(
     for key, offset in (("start", start), ("end", end)):
         if not is_int(offset):
             reason = (
-                "is required" if offset is None else f"must be an integer offset, not {offset!r}"
+                "is required"
+                if offset is None
+                else f"must be an integer offset, not {quote(offset)}"
             )
             errors.append(FieldError(key_path(path, key), reason))
             offsets_ok = False
@@ -109,7 +111,7 @@ def _check_span(
     if label is None:
         errors.append(FieldError(key_path(path, "label"), f"is required; valid: {listing(names)}"))
     elif not isinstance(label, str) or label not in names:
-        reason = f"label {label!r} is not in the span label set; valid: {listing(names)}"
+        reason = f"label {quote(label)} is not in the span label set; valid: {listing(names)}"
         errors.append(FieldError(key_path(path, "label"), reason))
     errors.extend(_normalized_problems(field, span, key_path(path, "normalized")))
     if offsets_ok and is_int(start) and is_int(end):
@@ -150,8 +152,8 @@ def _text_problems(
         return [
             FieldError(
                 path,
-                f"span text {given!r} does not match the item text "
-                f"{text[start:end]!r} at [{start}, {end})",
+                f"span text {quote(given)} does not match the item text "
+                f"{quote(text[start:end])} at [{start}, {end})",
             )
         ]
     return []
@@ -171,11 +173,11 @@ def _normalized_problems(field: SpansField, span: dict[str, Any], path: str) -> 
             else []
         )
     if not isinstance(value, str) or not value:
-        return [FieldError(path, f"must be a non-empty string, not {value!r}")]
+        return [FieldError(path, f"must be a non-empty string, not {quote(value)}")]
     if rule.pattern is not None and _compiled(rule.pattern).fullmatch(value) is None:
         return [
             FieldError(
-                path, f"normalized value {value!r} does not match the pattern {rule.pattern!r}"
+                path, f"normalized value {quote(value)} does not match the pattern {rule.pattern!r}"
             )
         ]
     return []
@@ -228,10 +230,12 @@ def _span_ids(
             if ids_required:
                 errors.append(FieldError(at, "is required when relations are given"))
         elif not isinstance(span_id, str) or not span_id:
-            errors.append(FieldError(at, f"must be a non-empty string, not {span_id!r}"))
+            errors.append(FieldError(at, f"must be a non-empty string, not {quote(span_id)}"))
         elif span_id in first_path:
             errors.append(
-                FieldError(at, f"duplicate span id {span_id!r} (also at {first_path[span_id]})")
+                FieldError(
+                    at, f"duplicate span id {quote(span_id)} (also at {first_path[span_id]})"
+                )
             )
         else:
             first_path[span_id] = at
@@ -259,9 +263,8 @@ def _check_relations(
         kind = types.get(relation["type"]) if isinstance(relation.get("type"), str) else None
         if kind is None:
             errors.extend(unknown_keys(relation, (*_PAIR_KEYS, "members"), at))
-            reason = (
-                f"relation type {relation.get('type')!r} is not defined; valid: {listing(types)}"
-            )
+            given = quote(relation.get("type"))
+            reason = f"relation type {given} is not defined; valid: {listing(types)}"
             errors.append(FieldError(key_path(at, "type"), reason))
         elif kind.kind == "chain":
             errors.extend(unknown_keys(relation, _CHAIN_KEYS, at))
@@ -324,8 +327,8 @@ def _end_label_problems(
     for end, span_id, allowed in (("head", head, head_labels), ("tail", tail, tail_labels)):
         if not fits(span_id, allowed):
             reason = (
-                f"span {span_id!r} is labelled {span_labels.get(span_id)!r}; the {end} of "
-                f"relation {kind.name!r} must be labelled {listing(allowed or [])}"
+                f"span {quote(span_id)} is labelled {quote(span_labels.get(span_id))}; "
+                f"the {end} of relation {kind.name!r} must be labelled {listing(allowed or [])}"
             )
             errors.append(FieldError(key_path(path, end), reason))
     return errors
@@ -350,14 +353,17 @@ def _check_chain(
             errors.append(ref)
         elif ref in in_this:
             errors.append(
-                FieldError(index_path(at, index), f"span {ref!r} is listed twice in this chain")
+                FieldError(
+                    index_path(at, index), f"span {quote(ref)} is listed twice in this chain"
+                )
             )
         elif (kind.name, ref) in chain_of:
             # One entity, one chain: a span in two chains of a type means they are the same chain.
             other = chain_of[(kind.name, ref)]
             errors.append(
                 FieldError(
-                    index_path(at, index), f"span {ref!r} is already in {other}; merge the chains"
+                    index_path(at, index),
+                    f"span {quote(ref)} is already in {other}; merge the chains",
                 )
             )
         else:
@@ -372,6 +378,6 @@ def _span_ref(value: object, path: str, span_labels: dict[str, str | None]) -> s
         return FieldError(path, "is required (a span id)")
     if not isinstance(value, str) or value not in span_labels:
         return FieldError(
-            path, f"span id {value!r} does not exist; valid: {listing(span_labels) or 'none'}"
+            path, f"span id {quote(value)} does not exist; valid: {listing(span_labels) or 'none'}"
         )
     return value

@@ -43,7 +43,7 @@ from annotary.core.schema.values import (
     key_path,
     listing,
 )
-from annotary.errors import FieldError
+from annotary.errors import FieldError, quote, shorten
 
 _TURN_KEY = re.compile(r"^(0|[1-9][0-9]*)$")
 
@@ -63,7 +63,7 @@ def validate_annotation(
         return [FieldError("", reason)]
     names = [f.name for f in schema.fields]
     errors = [
-        FieldError(str(key), f"unknown field {key!r}; valid: {listing(names)}")
+        FieldError(shorten(str(key)), f"unknown field {quote(key)}; valid: {listing(names)}")
         for key in payload
         if key not in names
     ]
@@ -220,7 +220,7 @@ def _check_per_turn(
         index = int(key) if isinstance(key, str) and _TURN_KEY.match(key) else None
         if index is None:
             errors.append(
-                FieldError(at, f"turn key {key!r} must be a turn index such as '0' or '3'")
+                FieldError(at, f"turn key {quote(key)} must be a turn index such as '0' or '3'")
             )
             continue
         problem = None if item is None or roles is None else _turn_problem(spec, index, item, roles)

@@ -22,7 +22,7 @@ from annotary.core.schema.fields import (
     RatingField,
     TextField,
 )
-from annotary.errors import FieldError
+from annotary.errors import FieldError, quote, shorten
 
 Item = dict[str, Any]
 """Item content as in `annotary.core.items`."""
@@ -83,7 +83,10 @@ def unknown_keys(value: dict[Any, Any], allowed: Iterable[str], path: str) -> li
     """One error per key of `value` that is not in `allowed`."""
     allowed = list(allowed)
     return [
-        FieldError(key_path(path, str(key)), f"unknown key {key!r}; valid: {listing(allowed)}")
+        FieldError(
+            key_path(path, shorten(str(key))),
+            f"unknown key {quote(key)}; valid: {listing(allowed)}",
+        )
         for key in value
         if key not in allowed
     ]
@@ -109,7 +112,7 @@ def check_labels(field: LabelsField, value: object, path: str) -> list[FieldErro
             errors.append(FieldError(at, f"must be a label (a string), not {describe(label)}"))
         elif label in first_seen:
             errors.append(
-                FieldError(at, f"duplicate label {label!r} (also at [{first_seen[label]}])")
+                FieldError(at, f"duplicate label {quote(label)} (also at [{first_seen[label]}])")
             )
         else:
             first_seen[label] = index
@@ -129,9 +132,9 @@ def _label_problem(field: ChoiceField, label: str, path: str, valid: list[str]) 
     if label in valid:
         return []
     if field.leaf_only and label in field.taxonomy_nodes():
-        reason = f"label {label!r} is not a leaf (leaf_only is true); valid: {listing(valid)}"
+        reason = f"label {quote(label)} is not a leaf (leaf_only is true); valid: {listing(valid)}"
     else:
-        reason = f"label {label!r} is not in the label set; valid: {listing(valid)}"
+        reason = f"label {quote(label)} is not in the label set; valid: {listing(valid)}"
     return [FieldError(path, reason)]
 
 
@@ -220,7 +223,7 @@ def _ranking_entries(
 
 def _candidate_index(entry: object, at: str) -> tuple[str, int] | FieldError:
     if not is_int(entry) or entry < 0:
-        return FieldError(at, f"must be a candidate index (an integer >= 0), not {entry!r}")
+        return FieldError(at, f"must be a candidate index (an integer >= 0), not {quote(entry)}")
     return (at, entry)
 
 
@@ -260,7 +263,7 @@ def check_preference(
         hint = " (allow_tie is false)" if choice == "tie" else ""
         errors.append(
             FieldError(
-                choice_path, f"choice {choice!r} is not valid{hint}; valid: {listing(choices)}"
+                choice_path, f"choice {quote(choice)} is not valid{hint}; valid: {listing(choices)}"
             )
         )
     errors.extend(
@@ -282,7 +285,7 @@ def _strength_problems(
     if choice == "tie":
         return [FieldError(path, "a tie has no strength; leave 'strength' out")]
     if not isinstance(strength, str) or strength not in field.strengths:
-        return [FieldError(path, f"strength {strength!r} is not valid; valid: {valid}")]
+        return [FieldError(path, f"strength {quote(strength)} is not valid; valid: {valid}")]
     return []
 
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotary.errors import E_FORBIDDEN, E_NOT_MEMBER, E_PROJECT_NOT_FOUND, Forbidden, NotFound
+from annotary.errors import (
+    E_FORBIDDEN,
+    E_NOT_MEMBER,
+    E_PROJECT_NOT_FOUND,
+    Forbidden,
+    NotFound,
+    quote,
+)
 from annotary.storage.models import Membership, Project
 
 ANNOTATOR, REVIEWER, EXPERT, MANAGER = "annotator", "reviewer", "expert", "manager"
@@ -46,7 +53,7 @@ def project_for(session: Session, actor: Actor, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
     visible = project is not None and (actor.is_admin or _membership(session, actor, project.id))
     if project is None or not visible:
-        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {name!r}")
+        raise NotFound(E_PROJECT_NOT_FOUND, f"no project named {quote(name)}")
     return project
 
 

@@ -32,6 +32,12 @@ from annotary.errors import (
 from annotary.errors import E_USER_INVALID as E_FIELDS_INVALID
 from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor
+from annotary.services.identity.throttle import (
+    LoginPolicy,
+    count_failed_login,
+    forget_failed_logins,
+    refuse_if_locked,
+)
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import ApiToken, User, WebSession, utcnow
 
@@ -43,6 +49,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 """`last_used_at` is refreshed at most this often, so a token does not cost a write per request."""
 MAX_TOKEN_DAYS = 3650
 _WRONG_CREDENTIALS = "wrong username or password"
+DEFAULT_POLICY = LoginPolicy()
 
 
 class Login(NamedTuple):
@@ -106,19 +113,26 @@ def _password_matches(hasher: PasswordHasher, password_hash: str | None, passwor
 
 
 def login(
-    db: Database, username: str, password: str, source: str, session_hours: float = 12
+    db: Database,
+    username: str,
+    password: str,
+    source: str,
+    session_hours: float = 12,
+    policy: LoginPolicy = DEFAULT_POLICY,
 ) -> Login:
-    """Check a password and open a session of `session_hours` (Unauthenticated E705 if wrong)."""
+    """Check a password and open a session of `session_hours` (Unauthenticated E705 if
+    wrong; TooManyRequests E716 while the account or address is locked, see `throttle`)."""
     hasher = PasswordHasher()
     with read_session(db.sessions) as session:
         user = session.scalar(select(User).where(User.username == username))
+    refuse_if_locked(db, username, source, user.id if user else None)
     # argon2 runs outside any transaction: it is slow on purpose and must not hold a lock.
     matches = _password_matches(hasher, user.password_hash if user else None, password)
     if user is None or user.password_hash is None or not matches:
-        _record_failure(db, username, source, user.id if user else None)
+        _record_failure(db, policy, username, source, user.id if user else None)
         raise Unauthenticated(E_LOGIN_FAILED, _WRONG_CREDENTIALS)
     if not user.is_active:
-        _record_failure(db, username, source, user.id)
+        _record_failure(db, policy, username, source, user.id)
         raise Unauthenticated(E_LOGIN_FAILED, "this account is deactivated; ask an admin")
     new_hash = hasher.hash(password) if hasher.check_needs_rehash(user.password_hash) else None
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -139,13 +153,16 @@ def login(
         )
         if new_hash is not None:
             session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+        forget_failed_logins(session, username)
         record_event(
             session, "auth.login", actor_id=user.id, target=f"user:{user.username}", source=source
         )
     return Login(secret, csrf, Actor(user.id, user.username, user.is_admin, source))
 
 
-def _record_failure(db: Database, username: str, source: str, user_id: int | None) -> None:
+def _record_failure(
+    db: Database, policy: LoginPolicy, username: str, source: str, user_id: int | None
+) -> None:
     with write_transaction(db.sessions) as session:
         record_event(
             session,
@@ -154,6 +171,7 @@ def _record_failure(db: Database, username: str, source: str, user_id: int | Non
             target=f"user:{username[:64]}",
             source=source,
         )
+        count_failed_login(session, policy, username, source, user_id)
 
 
 def logout(db: Database, actor: Actor, session_secret: str | None) -> None:

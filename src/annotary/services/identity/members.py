@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotary.core.project import ROLES
-from annotary.errors import E_USER_INVALID, E_USER_NOT_FOUND, FieldError, Invalid, NotFound
+from annotary.errors import E_USER_INVALID, E_USER_NOT_FOUND, FieldError, Invalid, NotFound, quote
 from annotary.services.audit import record_event
 from annotary.services.identity.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
 from annotary.services.identity.auth import aware_or_none
@@ -83,8 +83,8 @@ def add_member(
     if role not in ROLES:
         raise Invalid(
             E_USER_INVALID,
-            f"cannot add {username!r} to {project_name!r}",
-            [FieldError("role", f"unknown role {role!r}; valid: {', '.join(ROLES)}")],
+            f"cannot add {quote(username)} to {quote(project_name)}",
+            [FieldError("role", f"unknown role {quote(role)}; valid: {', '.join(ROLES)}")],
         )
     with write_transaction(db.sessions) as session:
         project = project_for(session, actor, project_name)
@@ -117,7 +117,9 @@ def resume_member(db: Database, actor: Actor, project_name: str, username: str) 
         user = _user(session, username)
         membership = _membership_of(session, project, user)
         if membership is None:
-            raise NotFound(E_USER_NOT_FOUND, f"{username!r} is not a member of {project.name!r}")
+            raise NotFound(
+                E_USER_NOT_FOUND, f"{quote(username)} is not a member of {project.name!r}"
+            )
         record_event(
             session,
             "member.resume",
@@ -209,7 +211,7 @@ def accept_terms(db: Database, actor: Actor, project_name: str) -> MemberInfo:
 def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(E_USER_NOT_FOUND, f"no user named {username!r}")
+        raise NotFound(E_USER_NOT_FOUND, f"no user named {quote(username)}")
     return user
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotary.core.project import ROLES
-from annotary.errors import E_USER_EXISTS, E_USER_INVALID, Conflict, FieldError, Invalid
+from annotary.errors import E_USER_EXISTS, E_USER_INVALID, Conflict, FieldError, Invalid, quote
 from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor, require_admin
 from annotary.services.projects import get_project
@@ -52,7 +52,9 @@ def validate_new_user(new: NewUser) -> list[FieldError]:
     if new.password is not None and len(new.password) < MIN_PASSWORD_LENGTH:
         errors.append(FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters"))
     if new.role not in ROLES:
-        errors.append(FieldError("role", f"unknown role {new.role!r}; valid: {', '.join(ROLES)}"))
+        errors.append(
+            FieldError("role", f"unknown role {quote(new.role)}; valid: {', '.join(ROLES)}")
+        )
     return errors
 
 
@@ -69,7 +71,7 @@ def add_user(
         actor_id = actor.user_id
     errors = validate_new_user(new)
     if errors:
-        raise Invalid(E_USER_INVALID, f"cannot add user {new.username!r}", errors)
+        raise Invalid(E_USER_INVALID, f"cannot add user {quote(new.username)}", errors)
     password_hash = PasswordHasher().hash(new.password) if new.password else None
     try:
         with write_transaction(db.sessions) as session:
@@ -106,7 +108,7 @@ def add_user(
 
 
 def _exists(username: str) -> Conflict:
-    return Conflict(E_USER_EXISTS, f"a user named {username!r} already exists")
+    return Conflict(E_USER_EXISTS, f"a user named {quote(username)} already exists")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from annotary.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    quote,
 )
 from annotary.services.identity.access import WORKERS, Actor, project_for
 from annotary.services.projects import schema_at
@@ -351,7 +352,7 @@ def _check_annotation(
 
 def _check_flags(flags: tuple[str, ...]) -> list[FieldError]:
     return [
-        FieldError(f"flags[{i}]", f"unknown flag {flag!r}; valid: {', '.join(FLAGS)}")
+        FieldError(f"flags[{i}]", f"unknown flag {quote(flag)}; valid: {', '.join(FLAGS)}")
         for i, flag in enumerate(flags)
         if flag not in FLAGS
     ]

@@ -7,16 +7,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from annotary.config import Settings
 from annotary.services.identity import auth
 from annotary.services.identity.access import Actor
+from annotary.services.identity.throttle import LoginPolicy
 from annotary.services.identity.users import UserInfo, describe_me
 from annotary.storage.db import Database
 from annotary.web.deps import client_source, current_actor, get_db, get_settings
 from annotary.web.schemas import (
     ERROR_RESPONSES,
     ActorOut,
+    ErrorOut,
     LoginIn,
     LoginOut,
     NewTokenIn,
     NewTokenOut,
+    RowId,
     TokenOut,
     UserOut,
 )
@@ -25,7 +28,11 @@ router = APIRouter(responses=ERROR_RESPONSES)
 
 
 @router.post(
-    "/auth/login", tags=["auth"], summary="Log in with a password", response_model=LoginOut
+    "/auth/login",
+    tags=["auth"],
+    summary="Log in with a password",
+    response_model=LoginOut,
+    responses={429: {"model": ErrorOut, "description": "Too many failed logins (E716)"}},
 )
 def login(
     body: LoginIn,
@@ -36,9 +43,16 @@ def login(
 ) -> LoginOut:
     """Open a browser session: sets the `annotary_session` cookie (HttpOnly,
     SameSite=Lax, Secure over https) and returns the CSRF token to send back
-    as `X-CSRF-Token` on every request that changes something."""
+    as `X-CSRF-Token` on every request that changes something. Failed logins are
+    throttled per account and per client address: 429 (E716) with `Retry-After`."""
+    policy = LoginPolicy(
+        account_failures=settings.login_account_failures,
+        address_failures=settings.login_address_failures,
+        window_seconds=settings.login_window_seconds,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
     result = auth.login(
-        db, body.username, body.password, client_source(request), settings.session_hours
+        db, body.username, body.password, client_source(request), settings.session_hours, policy
     )
     response.set_cookie(
         auth.SESSION_COOKIE,
@@ -112,7 +126,7 @@ def list_tokens(
     "/me/tokens/{token_id}", tags=["auth"], summary="Revoke an API token", response_model=TokenOut
 )
 def revoke_token(
-    token_id: int, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
+    token_id: RowId, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
 ) -> auth.TokenInfo:
     """Revoke one of the caller's tokens (admins: anyone's)."""
     return auth.revoke_token(db, actor, token_id)

@@ -1,11 +1,13 @@
-"""Import items into a project from an uploaded file (streamed, never held in memory)."""
+"""Import items into a project from an uploaded file (streamed to disk, never held in
+memory; the disk writes run on worker threads, never on the event loop)."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +23,8 @@ from annotary.web.schemas import ERROR_RESPONSES, ImportReportOut
 router = APIRouter(tags=["import"], responses=ERROR_RESPONSES)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+WRITE_SIZE = 1 << 20
+"""Bytes gathered from the request before one write to disk (one thread hop)."""
 _RAW_BODY = {
     "requestBody": {
         "required": True,
@@ -54,8 +58,9 @@ async def import_file(
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
     """The request body is the raw file (`application/octet-stream`), streamed to a
-    temporary file; options are the CLI's `import` options (managers and admins).
-    Bad rows are listed in `errors`; with `on_error=abort` any bad row stores nothing."""
+    temporary file (at most `ANNOTARY_MAX_UPLOAD_BYTES`, else 413 E711); options are
+    the CLI's `import` options (managers and admins). Bad rows are listed in
+    `errors`; with `on_error=abort` any bad row stores nothing."""
     # Refuse before receiving a file that would be refused anyway.
     await run_in_threadpool(authorize_import, db, actor, name)
     options = ImportOptions(
@@ -65,12 +70,11 @@ async def import_file(
         id_key=id_column,
         decompose_turns=decompose_turns,
     )
-    safe_name = _UNSAFE.sub("_", Path(filename).name).lstrip(".") or "upload"
-    with tempfile.TemporaryDirectory(prefix="annotary-upload-") as folder:
-        path = Path(folder) / safe_name
-        with path.open("wb") as out:
-            async for chunk in request.stream():
-                out.write(chunk)
+    safe_name = _UNSAFE.sub("_", Path(filename).name).lstrip(".")[:100] or "upload"
+    folder = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="annotary-upload-"))
+    try:
+        path = folder / safe_name
+        await _receive_file(request, path)
         report = await run_in_threadpool(
             lambda: import_items(
                 db,
@@ -79,11 +83,32 @@ async def import_file(
                 options,
                 file_format=file_format,
                 on_error=on_error,
-                rejects_path=Path(folder) / "rejects.jsonl",
+                rejects_path=folder / "rejects.jsonl",
                 batch_size=settings.import_batch,
                 actor=actor,
             )
         )
+    finally:
+        await run_in_threadpool(shutil.rmtree, folder, ignore_errors=True)
     body = report.to_dict()
     body.update(source=safe_name, rejects_path=None)  # the server's temporary paths mean nothing
     return body
+
+
+async def _receive_file(request: Request, path: Path) -> None:
+    """Write the request body to `path`, a megabyte per write, on worker threads.
+
+    The request guard counts the bytes and stops the upload at its limit.
+    """
+    out: BinaryIO = await run_in_threadpool(path.open, "wb")
+    try:
+        pending = bytearray()
+        async for chunk in request.stream():
+            pending += chunk
+            if len(pending) >= WRITE_SIZE:
+                await run_in_threadpool(out.write, bytes(pending))
+                pending.clear()
+        if pending:
+            await run_in_threadpool(out.write, bytes(pending))
+    finally:
+        await run_in_threadpool(out.close)

@@ -11,7 +11,7 @@ from annotary.services.identity.access import Actor
 from annotary.services.queue import review
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db
-from annotary.web.schemas import ERROR_RESPONSES
+from annotary.web.schemas import ERROR_RESPONSES, RowId
 
 router = APIRouter(tags=["review"], responses=ERROR_RESPONSES)
 QUEUES: dict[str, review.SeniorQueue] = {
@@ -129,7 +129,7 @@ def next_review(
 )
 def adjudicate(
     name: str,
-    item_id: int,
+    item_id: RowId,
     body: DecisionIn,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),
@@ -145,7 +145,7 @@ def adjudicate(
 )
 def resolve(
     name: str,
-    item_id: int,
+    item_id: RowId,
     body: ResolveIn,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),
@@ -160,7 +160,7 @@ def resolve(
 )
 def review_final(
     name: str,
-    item_id: int,
+    item_id: RowId,
     body: ReviewIn,
     actor: Actor = Depends(current_actor),
     db: Database = Depends(get_db),

@@ -13,7 +13,7 @@ from annotary.services.identity.access import Actor
 from annotary.services.queue import serving as queue
 from annotary.storage.db import Database
 from annotary.web.deps import current_actor, get_db, run_in_queue_threads
-from annotary.web.schemas import ERROR_RESPONSES
+from annotary.web.schemas import ERROR_RESPONSES, MAX_TIME_SPENT_MS, RowId
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
 
@@ -50,7 +50,7 @@ class SubmitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     annotation: dict[str, Any] | None = None
-    time_spent_ms: int | None = Field(default=None, ge=0)
+    time_spent_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_SPENT_MS)
     flags: list[str] = Field(default_factory=list)
     note: str | None = Field(default=None, max_length=2000)
 
@@ -91,7 +91,7 @@ async def next_task(
 
 @router.post("/tasks/{lease_id}/submit", summary="Submit a task", response_model=SubmitOut)
 async def submit(
-    lease_id: int,
+    lease_id: RowId,
     body: SubmitIn,
     request: Request,
     actor: Actor = Depends(current_actor),
@@ -115,7 +115,7 @@ async def submit(
 
 @router.post("/tasks/{lease_id}/skip", summary="Skip a task", status_code=204)
 async def skip(
-    lease_id: int,
+    lease_id: RowId,
     body: SkipIn,
     request: Request,
     actor: Actor = Depends(current_actor),

@@ -119,9 +119,7 @@ def load_yaml(text: str, filename: str) -> tuple[Any, dict[Path, int]]:
     return data, lines
 
 
-def _invalid(
-    filename: str, line: int, reason: str, message: str = "", path: str = ""
-) -> Invalid:
+def _invalid(filename: str, line: int, reason: str, message: str = "", path: str = "") -> Invalid:
     return Invalid(
         E_PROJECT_FILE_INVALID,
         message or f"{filename} is not valid YAML",

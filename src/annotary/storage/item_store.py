@@ -1,8 +1,9 @@
 """Batched item writes for ingest: the hot path of import.
 
-A round trip per row is far too slow for 100k-row files, so rows go in batches:
-on SQLite one `executemany` of a prepared INSERT inside the import's write
-transaction; on PostgreSQL a COPY into a temporary staging table followed by one
+A round trip per row is far too slow for 100k-row files, so rows go in batches,
+each inside one short write transaction of the import: on SQLite one
+`executemany` of a prepared INSERT; on PostgreSQL a COPY into a temporary
+staging table (dropped at commit) followed by one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`. JSON arrives here
 already serialized (orjson), so no per-row type processing happens.
 """
@@ -10,12 +11,12 @@ already serialized (orjson), so no per-row type processing happens.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError
 
-from annotary.storage.models import Item
+from annotary.storage.models import GoldAnswer, Item, Prelabel
 
 _COLUMNS = (
     "project_id",
@@ -73,13 +74,25 @@ class NewItem(NamedTuple):
     route_rule: int | None
 
 
-class ItemStore:
-    """Bulk item operations inside one session's transaction."""
+_INSERT_PRELABELS = insert(Prelabel)
+_INSERT_GOLD = insert(GoldAnswer)
+# PostgreSQL aborts one of two transactions that wait on each other's rows
+# (two imports inserting overlapping content in different orders); the batch
+# can simply run again.
+_DEADLOCK_DETECTED = "40P01"
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.connection: Connection = session.connection()
-        self.dialect = self.connection.dialect.name
+
+def is_deadlock(error: DBAPIError) -> bool:
+    """Whether the database aborted the transaction to break a deadlock."""
+    return getattr(error.orig, "sqlstate", None) == _DEADLOCK_DETECTED
+
+
+class ItemStore:
+    """Bulk item operations inside one transaction of `connection`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
         self._staging_ready = False
 
     def existing_hashes(self, project_id: int, hashes: Sequence[str]) -> set[str]:
@@ -113,7 +126,26 @@ class ItemStore:
         result = self.connection.execute(query, {"hashes": list(hashes)})
         return {row[0]: row[1] for row in result}
 
+    def add_prelabels(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store pre-labels: dicts of item_id, model, annotation, confidence, schema_version."""
+        if rows:
+            self.connection.execute(_INSERT_PRELABELS, list(rows))
+
+    def add_gold_answers(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store gold answers: dicts of item_id, answer, reason, schema_version."""
+        if rows:
+            self.connection.execute(_INSERT_GOLD, list(rows))
+
     def _insert_postgresql(self, rows: Sequence[NewItem]) -> tuple[int, dict[str, int]]:
+        dbapi = self.connection.dialect.loaded_dbapi
+        try:
+            return self._copy_and_move(rows)
+        except dbapi.Error as error:
+            # Raised by the driver itself: give it SQLAlchemy's class, as any
+            # other statement's error has.
+            raise DBAPIError.instance(_PG_MOVE, None, error, dbapi.Error) from error
+
+    def _copy_and_move(self, rows: Sequence[NewItem]) -> tuple[int, dict[str, int]]:
         driver = self.connection.connection.driver_connection
         assert driver is not None  # a live psycopg connection inside the transaction
         with driver.cursor() as cursor:

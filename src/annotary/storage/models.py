@@ -127,7 +127,10 @@ class GuidelineVersion(Base):
 
 
 class ImportBatch(Base):
-    """One run of `import`: where rows came from and what became of them."""
+    """One run of `import`: where rows came from and what became of them.
+
+    The counts are updated with every committed batch, so they always describe
+    what is stored, also for an import that stopped mid-way."""
 
     __tablename__ = "import_batches"
 
@@ -139,6 +142,14 @@ class ImportBatch(Base):
     items_added: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="running", server_default="done")
+    """`running` while rows are being written, then `done`; `interrupted` when its
+    process died or failed mid-way (the items it committed stay, complete)."""
+    runner: Mapped[str | None] = mapped_column(String(200))
+    """`host:pid` of the process writing it, to tell a live import from a dead one."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Refreshed with every committed batch while `running`."""
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,0 +1,39 @@
+"""import batches record their progress: state, runner, heartbeat
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-11-29 21:00:00
+
+An import now commits in bounded batches instead of one transaction, so its
+row in `import_batches` says whether it is still running (and in which process,
+with a heartbeat), finished, or was interrupted. Imports recorded before this
+revision all finished: they get `done`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("import_batches") as batch:
+        batch.add_column(
+            sa.Column("state", sa.String(length=16), server_default="done", nullable=False)
+        )
+        batch.add_column(sa.Column("runner", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("import_batches") as batch:
+        batch.drop_column("finished_at")
+        batch.drop_column("heartbeat_at")
+        batch.drop_column("runner")
+        batch.drop_column("state")

@@ -6,6 +6,7 @@ never blocks the writer. PostgreSQL URLs are routed to psycopg 3.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -23,6 +24,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    import fcntl
+except ImportError:  # Windows: writers of one process queue, others poll
+    fcntl = None  # type: ignore[assignment]
+
 from annotary.errors import (
     E_DATABASE_NOT_MIGRATED,
     E_DATABASE_UNREACHABLE,
@@ -33,11 +39,59 @@ from annotary.errors import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-# SQLite admits one writer at a time; a thread that finds the file locked
-# sleeps in SQLite's busy handler in growing steps (tens of ms), which makes
-# latency spiky under load. Writers of one process queue on this lock instead;
-# other processes still meet SQLite's own locking (busy_timeout).
-_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+class SqliteWriterLock:
+    """The turn to write a SQLite database, for the threads of all processes.
+
+    SQLite admits one writer at a time; a writer that finds the file locked
+    sleeps in SQLite's busy handler in growing steps (1, 2, 5, ... 25, 50,
+    100 ms) and retries, so under a steady stream of writers (an import in
+    another process committing batch after batch) it keeps waking up to find
+    the file locked again: a next task waited seconds. So writers queue in the
+    kernel instead: the threads of one process on a thread lock, the processes
+    on an advisory lock (flock) on `<database>-writer`, and each is woken when
+    the writer before it is done. Processes that do not use annotary (the
+    sqlite3 shell) still meet SQLite's own locking. Without a file (`:memory:`)
+    or fcntl (Windows) only the threads of one process queue here.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._threads = threading.Lock()
+        self._path = path.with_name(path.name + "-writer") if path is not None else None
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._fd is not None and self._fd_pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _file(self) -> int | None:
+        if self._path is None or fcntl is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():
+            # One descriptor per process: a forked child must not share its
+            # parent's (a flock belongs to the open file, not the process).
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._fd_pid = os.getpid()
+        return self._fd
+
+
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, SqliteWriterLock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def normalize_url(url: str) -> str:
@@ -60,12 +114,13 @@ def create_db_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
     except ArgumentError as exc:
         raise Invalid(E_DATABASE_URL_INVALID, f"not a database URL: {url!r} ({exc})") from exc
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database) if parsed.database not in (None, "", ":memory:") else None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        _SQLITE_WRITE_LOCKS[engine] = threading.Lock()
+        _SQLITE_WRITE_LOCKS[engine] = SqliteWriterLock(path.resolve() if path else None)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise Invalid(

@@ -49,10 +49,11 @@ class SqliteWriterLock:
     another process committing batch after batch) it keeps waking up to find
     the file locked again: a next task waited seconds. So writers queue in the
     kernel instead: the threads of one process on a thread lock, the processes
-    on an advisory lock (flock) on `<database>-writer`, and each is woken when
-    the writer before it is done. Processes that do not use annotary (the
-    sqlite3 shell) still meet SQLite's own locking. Without a file (`:memory:`)
-    or fcntl (Windows) only the threads of one process queue here.
+    on a POSIX record lock on `<database>-writer`. A process waiting for the
+    write lock (byte 1) holds the turnstile (byte 0), which the writer needs
+    for its next turn: two busy processes take turns, neither starves. Other
+    programs (the sqlite3 shell) still meet SQLite's own locking. Without a file
+    (`:memory:`) or fcntl (Windows) only the threads of one process queue here.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -66,7 +67,11 @@ class SqliteWriterLock:
         try:
             fd = self._file()
             if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0)  # the turnstile
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX, 1, 1)  # the write lock
+                finally:
+                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
         except BaseException:
             self._threads.release()
             raise
@@ -74,7 +79,7 @@ class SqliteWriterLock:
     def __exit__(self, *_exc: object) -> None:
         try:
             if self._fd is not None and self._fd_pid == os.getpid():
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, 1)
         finally:
             self._threads.release()
 
@@ -82,11 +87,35 @@ class SqliteWriterLock:
         if self._path is None or fcntl is None:
             return None
         if self._fd is None or self._fd_pid != os.getpid():
-            # One descriptor per process: a forked child must not share its
-            # parent's (a flock belongs to the open file, not the process).
+            # Record locks are not inherited by a forked child: it opens its
+            # own. The descriptor stays open (closing any descriptor of a file
+            # drops the process's record locks on it).
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             self._fd_pid = os.getpid()
         return self._fd
+
+    def __del__(self) -> None:
+        # Only when no engine of this process uses the database any more (they
+        # share this object), so no lock of ours is dropped with the descriptor.
+        if self._fd is not None and self._fd_pid == os.getpid():
+            os.close(self._fd)
+
+
+# Record locks belong to a process, not to a descriptor: every engine of a
+# process on the same file must share one lock object.
+_WRITER_LOCKS: weakref.WeakValueDictionary[Path, SqliteWriterLock] = weakref.WeakValueDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def sqlite_writer_lock(path: Path | None) -> SqliteWriterLock:
+    """The writer lock of the SQLite file at `path` (None: in memory) in this process."""
+    if path is None:
+        return SqliteWriterLock(None)
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(path)
+        if lock is None:
+            lock = _WRITER_LOCKS[path] = SqliteWriterLock(path)
+        return lock
 
 
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, SqliteWriterLock] = (
@@ -120,7 +149,7 @@ def create_db_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        _SQLITE_WRITE_LOCKS[engine] = SqliteWriterLock(path.resolve() if path else None)
+        _SQLITE_WRITE_LOCKS[engine] = sqlite_writer_lock(path.resolve() if path else None)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise Invalid(

@@ -1,10 +1,15 @@
 """Writing an import's rows in short transactions, with its batch row as a log.
 
-Each batch of at most `batch_size` rows is one write transaction: the items,
-their pre-labels, gold answers and turn items, and the batch row's counts and
-heartbeat. So an item is never stored without what belongs to it, the counts
-always match what is stored, and between two batches the queue's writers get
-the database (SQLite admits one writer at a time).
+Each batch of rows is one write transaction: the items, their pre-labels, gold
+answers and turn items, and the batch row's counts and heartbeat. So an item is
+never stored without what belongs to it, the counts always match what is
+stored, and between two batches the queue's writers get the database.
+
+On SQLite, where one writer works at a time, a batch holds the database for
+about HOLD_TARGET: the writer sizes the next batch from how long the last one
+took (at most `batch_size` rows), and copies the write-ahead log into the
+database file between batches, not inside them. On PostgreSQL, where an import
+does not hold back other writers, batches are `batch_size` rows.
 
 A batch row left `running` by a process that died is marked `interrupted` by
 the next import into the project: its items stay (they are complete) and a
@@ -16,6 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +34,14 @@ from annotary.core.project import ProjectRef
 from annotary.core.queue import match_route
 from annotary.services.audit import record_event
 from annotary.services.queue.workflow import routes_of
-from annotary.storage.db import Database, write_connection, write_transaction
+from annotary.storage.db import (
+    Database,
+    bulk_write_connection,
+    bulk_write_transaction,
+    checkpoint_wal,
+    write_connection,
+    write_transaction,
+)
 from annotary.storage.import_store import (
     DONE,
     INTERRUPTED,
@@ -42,6 +55,14 @@ from annotary.storage.import_store import (
 from annotary.storage.item_store import ItemStore, NewItem, is_deadlock
 from annotary.storage.models import utcnow
 
+HOLD_TARGET = 0.02
+"""Seconds a batch should hold SQLite's writer lock."""
+MIN_BATCH = 50
+CHECKPOINT_EVERY = 0.0
+"""Seconds between the writer's checkpoints of SQLite's write-ahead log (0: after
+every batch). A writer whose commit finds a long log copies it into the
+database file inside its commit, holding the writer lock: a next task after a
+few unchecked batches would do the import's copying."""
 HEARTBEAT_SECONDS = 10.0
 """A running import commits (rows or only its heartbeat) at least this often."""
 STALE_AFTER = timedelta(minutes=2)
@@ -111,6 +132,23 @@ class BatchWriter:
         self.counts = WriteCounts()
         self.batch_id: int | None = None
         self.last_commit = time.monotonic()
+        self.sqlite = db.dialect == "sqlite"
+        self.rows_per_batch = min(batch_size, 500) if self.sqlite else batch_size
+        self._stack = ExitStack()
+        self._conn: Connection | None = None
+        self._checkpointed = time.monotonic()
+
+    def __enter__(self) -> BatchWriter:
+        self._conn = self._stack.enter_context(bulk_write_connection(self.db.engine))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self.sqlite and self._conn is not None:
+                checkpoint_wal(self._conn)  # leave the log short for the next writer
+        finally:
+            self._conn = None
+            self._stack.close()
 
     def start(self, source: str, options: dict[str, object], source_label: str) -> int:
         """Record the import as running (after closing the project's dead imports)."""
@@ -144,23 +182,26 @@ class BatchWriter:
     def due(self) -> bool:
         """Whether the pending rows (or the heartbeat) should be committed now."""
         return (
-            len(self.pending) >= self.batch_size
+            len(self.pending) >= self.rows_per_batch
             or time.monotonic() - self.last_commit >= HEARTBEAT_SECONDS
         )
 
     def commit(self, progress: ImportCounts) -> None:
         """Write the pending rows and `progress` in one transaction."""
+        conn = self._connection()
         rows = list(self.pending.values())
         self.pending = {}
         items = [self._new_item(row) for row in rows]
         for attempt in range(_DEADLOCK_RETRIES):
             outcome = WriteCounts()
             try:
-                with write_connection(self.db.engine) as conn:
+                with bulk_write_transaction(conn):
+                    started = time.perf_counter()
                     self._write(conn, rows, items, outcome)
                     record_import_progress(
                         conn, self._batch(), self._progress(progress, outcome), utcnow()
                     )
+                held = time.perf_counter() - started
             except DBAPIError as error:
                 if not is_deadlock(error) or attempt == _DEADLOCK_RETRIES - 1:
                     raise
@@ -172,7 +213,20 @@ class BatchWriter:
         counts.duplicates += outcome.duplicates
         counts.prelabels_added += outcome.prelabels_added
         counts.gold_added += outcome.gold_added
+        if self.sqlite:
+            if time.monotonic() - self._checkpointed >= CHECKPOINT_EVERY:
+                checkpoint_wal(conn)
+                self._checkpointed = time.monotonic()
+            if len(rows) >= self.rows_per_batch:
+                self._resize(held)
         self.last_commit = time.monotonic()
+
+    def _resize(self, held: float) -> None:
+        """Size the next batch to hold the writer lock for about HOLD_TARGET."""
+        factor = min(2.0, max(0.5, HOLD_TARGET / max(held, 1e-4)))
+        self.rows_per_batch = max(
+            MIN_BATCH, min(self.batch_size, int(self.rows_per_batch * factor))
+        )
 
     def finish(
         self,
@@ -200,6 +254,11 @@ class BatchWriter:
             return
         with write_connection(self.db.engine) as conn:
             finish_import_batch(conn, self.batch_id, progress, INTERRUPTED, utcnow())
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("BatchWriter is used outside its `with` block")
+        return self._conn
 
     def _batch(self) -> int:
         if self.batch_id is None:
@@ -242,9 +301,9 @@ class BatchWriter:
         return NewItem(
             project_id=self.project.id,
             kind=row.kind,
-            content_json=orjson.dumps(row.content).decode(),
+            content_json=row.content_json,
             content_hash=row.content_hash,
-            metadata_json=orjson.dumps(row.metadata).decode(),
+            metadata_json=orjson.dumps(row.metadata).decode() if row.metadata else "{}",
             external_id=row.external_id,
             parent_id=parent_id,
             turn_index=turn,
@@ -289,6 +348,7 @@ class BatchWriter:
                 child = ItemRow(
                     kind="turn",
                     content=content,
+                    content_json=orjson.dumps(content).decode(),
                     content_hash=digest,
                     metadata=row.metadata,
                     external_id=row.external_id,

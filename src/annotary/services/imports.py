@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from annotary.core.ingest.mapping import ImportOptions, ItemRow, RowError, RowMapper
-from annotary.core.ingest.readers import Record, read_records, total_size
+from annotary.core.ingest.readers import Record, detect_format, read_records, total_size
 from annotary.core.project import ProjectRef
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
@@ -97,7 +97,7 @@ def import_items(
     file_format: str | None = None,
     on_error: OnError = "abort",
     rejects_path: Path | None = None,
-    batch_size: int = 1000,
+    batch_size: int = 5000,
     progress: Progress | None = None,
     actor_id: int | None = None,
     actor: Actor | None = None,
@@ -121,9 +121,9 @@ def import_items(
     if on_error == "abort":
         run.check_whole_file()
     rejects = _RejectsWriter(rejects_path or default_rejects_path(source), on_error == "skip")
-    writer = BatchWriter(db, project, options, batch_size)
     try:
-        run.write(writer, rejects, actor_id, actor.source if actor else "cli")
+        with BatchWriter(db, project, options, batch_size) as writer:
+            run.write(writer, rejects, actor_id, actor.source if actor else "cli")
     finally:
         rejects.close()
     if rejects.written:
@@ -172,7 +172,11 @@ class _ImportRun:
     ) -> None:
         schema = project.schema
         self.mapper = RowMapper(
-            options, lambda annotation, content: validate_annotation(schema, annotation, content)
+            options,
+            lambda annotation, content: validate_annotation(schema, annotation, content),
+            # orjson (JSONL) and CSV give JSON values only; a JSON array may hold
+            # NaN, a Parquet file any Arrow type.
+            json_values=detect_format(source, file_format) in ("jsonl", "csv", "tsv"),
         )
         self.options = options
         self.source = source

@@ -221,6 +221,54 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def bulk_write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for a writer that commits many short transactions in a row
+    (an import), each in `bulk_write_transaction`.
+
+    On SQLite its commits do not checkpoint the write-ahead log (SQLite would
+    do it inside the commit, while the writer still holds the writer lock, so
+    the queue's writers would wait for it): the writer calls
+    `checkpoint_wal` between its transactions instead.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        sqlite = _sqlite_driver_connection(conn)
+        if sqlite is not None:
+            sqlite.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            yield conn
+        finally:
+            if sqlite is not None:
+                sqlite.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT}")
+
+
+@contextmanager
+def bulk_write_transaction(conn: Connection) -> Iterator[Connection]:
+    """One write transaction on a `bulk_write_connection` (SQLite: behind the writer lock)."""
+    lock = _SQLITE_WRITE_LOCKS.get(conn.engine)
+    with lock or nullcontext(), conn.begin():
+        yield conn
+
+
+def checkpoint_wal(conn: Connection) -> None:
+    """Copy committed pages from SQLite's write-ahead log into the database file
+    without waiting for anyone (PASSIVE); other writers may write meanwhile.
+    Nothing to do on PostgreSQL. Call outside a transaction."""
+    sqlite = _sqlite_driver_connection(conn)
+    if sqlite is not None:
+        sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+_WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default
+
+
+def _sqlite_driver_connection(conn: Connection) -> Any:
+    if conn.dialect.name != "sqlite":
+        return None
+    return conn.connection.driver_connection
+
+
 # Alembic is imported only where a migration runs or the revisions disagree:
 # importing it costs a command like `annotary import` about 0.15 s of CPU.
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from annotary.storage.models import ImportBatch
 
@@ -72,14 +72,34 @@ def start_import_batch(
     return int(result.scalar_one())
 
 
+# Run once per batch of an import: built once.
+_PROGRESS = (
+    update(_batches)
+    .where(_batches.c.id == bindparam("batch"))
+    .values(
+        heartbeat_at=bindparam("now"),
+        rows_read=bindparam("read"),
+        items_added=bindparam("added"),
+        duplicates=bindparam("skipped"),
+        rejected=bindparam("bad"),
+    )
+)
+
+
 def record_import_progress(
     conn: Connection, batch_id: int, counts: ImportCounts, now: datetime
 ) -> None:
     """Store the counts of a running import and refresh its heartbeat."""
     conn.execute(
-        update(_batches)
-        .where(_batches.c.id == batch_id)
-        .values(heartbeat_at=now, **_count_values(counts))
+        _PROGRESS,
+        {
+            "batch": batch_id,
+            "now": now,
+            "read": counts.rows_read,
+            "added": counts.items_added,
+            "skipped": counts.duplicates,
+            "bad": counts.rejected,
+        },
     )
 
 

@@ -1,15 +1,18 @@
 """Writing an import's rows in short transactions, with its batch row as a log.
 
-Each batch of rows is one write transaction: the items, their pre-labels, gold
-answers and turn items, and the batch row's counts and heartbeat. So an item is
-never stored without what belongs to it, the counts always match what is
-stored, and between two batches the queue's writers get the database.
+Rows are written in chunks, each with what belongs to its items (pre-labels,
+gold answers, turn items), and committed with the batch row's counts and
+heartbeat: an item is never stored without what belongs to it, the counts
+always match what is stored, and between two transactions the queue's writers
+get the database.
 
-On SQLite, where one writer works at a time, a batch holds the database for
-about HOLD_TARGET: the writer sizes the next batch from how long the last one
-took (at most `batch_size` rows), and copies the write-ahead log into the
-database file between batches, not inside them. On PostgreSQL, where an import
-does not hold back other writers, batches are `batch_size` rows.
+On PostgreSQL, where an import holds no other writer back, each transaction is
+one chunk of `batch_size` rows. On SQLite one writer works at a time: chunks
+are sized to take about CHUNK_TARGET, and a transaction takes more chunks while
+no other writer waits for the writer lock, up to `batch_size` rows or
+MAX_HOLD seconds; when one does, it commits after the chunk at hand. The
+write-ahead log is copied into the database file between transactions, outside
+the lock.
 
 A batch row left `running` by a process that died is marked `interrupted` by
 the next import into the project: its items stay (they are complete) and a
@@ -41,6 +44,7 @@ from annotary.storage.db import (
     checkpoint_wal,
     write_connection,
     write_transaction,
+    writers_waiting,
 )
 from annotary.storage.import_store import (
     DONE,
@@ -55,14 +59,12 @@ from annotary.storage.import_store import (
 from annotary.storage.item_store import ItemStore, NewItem, is_deadlock
 from annotary.storage.models import utcnow
 
-HOLD_TARGET = 0.02
-"""Seconds a batch should hold SQLite's writer lock."""
-MIN_BATCH = 50
-CHECKPOINT_EVERY = 0.0
-"""Seconds between the writer's checkpoints of SQLite's write-ahead log (0: after
-every batch). A writer whose commit finds a long log copies it into the
-database file inside its commit, holding the writer lock: a next task after a
-few unchecked batches would do the import's copying."""
+CHUNK_TARGET = 0.002
+"""Seconds a chunk of rows should take to write (SQLite): how long a waiting
+writer waits at most before the import commits, besides the commit itself."""
+MAX_HOLD = 0.25
+"""Seconds a transaction may hold SQLite's writer lock when nobody waits."""
+MIN_CHUNK = 20
 HEARTBEAT_SECONDS = 10.0
 """A running import commits (rows or only its heartbeat) at least this often."""
 STALE_AFTER = timedelta(minutes=2)
@@ -130,13 +132,18 @@ class BatchWriter:
         self.routes = routes_of(project.definition.get("workflow", {}))
         self.pending: dict[str, ItemRow] = {}
         self.counts = WriteCounts()
+        """What is committed."""
         self.batch_id: int | None = None
         self.last_commit = time.monotonic()
         self.sqlite = db.dialect == "sqlite"
-        self.rows_per_batch = min(batch_size, 500) if self.sqlite else batch_size
+        self.chunk_rows = min(batch_size, 200) if self.sqlite else batch_size
         self._stack = ExitStack()
         self._conn: Connection | None = None
-        self._checkpointed = time.monotonic()
+        self._open: ExitStack | None = None
+        """The open transaction (SQLite) with its writer lock."""
+        self._opened_at = 0.0
+        self._uncommitted = WriteCounts()
+        self._uncommitted_rows = 0
 
     def __enter__(self) -> BatchWriter:
         self._conn = self._stack.enter_context(bulk_write_connection(self.db.engine))
@@ -144,6 +151,7 @@ class BatchWriter:
 
     def __exit__(self, *_exc: object) -> None:
         try:
+            self.roll_back()
             if self.sqlite and self._conn is not None:
                 checkpoint_wal(self._conn)  # leave the log short for the next writer
         finally:
@@ -173,60 +181,104 @@ class BatchWriter:
         return self.batch_id
 
     def add(self, row: ItemRow) -> None:
-        """Queue a row for the next batch (a second row of the same content is a duplicate)."""
+        """Queue a row for the next chunk (a second row of the same content is a duplicate)."""
         if row.content_hash in self.pending:
-            self.counts.duplicates += 1
+            self._uncommitted.duplicates += 1
         else:
             self.pending[row.content_hash] = row
 
     def due(self) -> bool:
-        """Whether the pending rows (or the heartbeat) should be committed now."""
+        """Whether the pending rows (or the heartbeat) should be written now."""
         return (
-            len(self.pending) >= self.rows_per_batch
+            len(self.pending) >= self.chunk_rows
             or time.monotonic() - self.last_commit >= HEARTBEAT_SECONDS
         )
 
-    def commit(self, progress: ImportCounts) -> None:
-        """Write the pending rows and `progress` in one transaction."""
+    def write(self, progress: ImportCounts, *, last: bool = False) -> bool:
+        """Write the pending rows; commit them with `progress` when the time has
+        come (always when `last`). Returns whether it committed."""
+        if not self.sqlite:
+            self._write_and_commit(progress)
+            return True
+        conn = self._connection()
+        rows = list(self.pending.values())
+        self.pending = {}
+        if self._open is None:
+            self._open = ExitStack()
+            self._open.enter_context(bulk_write_transaction(conn))
+            self._opened_at = time.perf_counter()
+        started = time.perf_counter()
+        outcome = WriteCounts()
+        self._write(conn, rows, [self._new_item(row) for row in rows], outcome)
+        self._add_up(self._uncommitted, outcome)
+        self._uncommitted_rows += len(rows)
+        self._size_chunks(len(rows), time.perf_counter() - started)
+        if not (
+            last
+            or self._uncommitted_rows >= self.batch_size
+            or time.perf_counter() - self._opened_at >= MAX_HOLD
+            or time.monotonic() - self.last_commit >= HEARTBEAT_SECONDS
+            or writers_waiting(conn)
+        ):
+            return False
+        record_import_progress(conn, self._batch(), self._progress(progress), utcnow())
+        open_transaction, self._open = self._open, None
+        open_transaction.close()  # commit, then let the next writer in
+        self._committed()
+        checkpoint_wal(conn)
+        return True
+
+    def roll_back(self) -> None:
+        """Drop what is written but not committed (SQLite's open transaction)."""
+        open_transaction, self._open = self._open, None
+        if open_transaction is not None:
+            open_transaction.__exit__(RuntimeError, RuntimeError("rolled back"), None)
+        self._uncommitted = WriteCounts()
+        self._uncommitted_rows = 0
+
+    def _write_and_commit(self, progress: ImportCounts) -> None:
+        """One transaction for the pending rows (PostgreSQL), run again after a deadlock."""
         conn = self._connection()
         rows = list(self.pending.values())
         self.pending = {}
         items = [self._new_item(row) for row in rows]
+        in_batch = self._uncommitted.duplicates
         for attempt in range(_DEADLOCK_RETRIES):
-            outcome = WriteCounts()
+            outcome = WriteCounts(duplicates=in_batch)
+            self._uncommitted = WriteCounts()
             try:
                 with bulk_write_transaction(conn):
-                    started = time.perf_counter()
                     self._write(conn, rows, items, outcome)
-                    record_import_progress(
-                        conn, self._batch(), self._progress(progress, outcome), utcnow()
-                    )
-                held = time.perf_counter() - started
+                    self._uncommitted = outcome
+                    record_import_progress(conn, self._batch(), self._progress(progress), utcnow())
             except DBAPIError as error:
                 if not is_deadlock(error) or attempt == _DEADLOCK_RETRIES - 1:
                     raise
                 continue
             break
-        counts = self.counts
-        counts.items_added += outcome.items_added
-        counts.child_items_added += outcome.child_items_added
-        counts.duplicates += outcome.duplicates
-        counts.prelabels_added += outcome.prelabels_added
-        counts.gold_added += outcome.gold_added
-        if self.sqlite:
-            if time.monotonic() - self._checkpointed >= CHECKPOINT_EVERY:
-                checkpoint_wal(conn)
-                self._checkpointed = time.monotonic()
-            if len(rows) >= self.rows_per_batch:
-                self._resize(held)
+        self._committed()
+
+    def _committed(self) -> None:
+        self._add_up(self.counts, self._uncommitted)
+        self._uncommitted = WriteCounts()
+        self._uncommitted_rows = 0
         self.last_commit = time.monotonic()
 
-    def _resize(self, held: float) -> None:
-        """Size the next batch to hold the writer lock for about HOLD_TARGET."""
-        factor = min(2.0, max(0.5, HOLD_TARGET / max(held, 1e-4)))
-        self.rows_per_batch = max(
-            MIN_BATCH, min(self.batch_size, int(self.rows_per_batch * factor))
-        )
+    @staticmethod
+    def _add_up(total: WriteCounts, more: WriteCounts) -> None:
+        total.items_added += more.items_added
+        total.child_items_added += more.child_items_added
+        total.duplicates += more.duplicates
+        total.prelabels_added += more.prelabels_added
+        total.gold_added += more.gold_added
+
+    def _size_chunks(self, rows: int, took: float) -> None:
+        """Size the next chunk to take about CHUNK_TARGET."""
+        if rows < self.chunk_rows:
+            return  # a short chunk (a heartbeat, the last one) says little
+        factor = min(2.0, max(0.5, CHUNK_TARGET / max(took, 1e-4)))
+        wanted = int(self.chunk_rows * factor)
+        self.chunk_rows = max(MIN_CHUNK, min(self.batch_size, wanted))
 
     def finish(
         self,
@@ -250,6 +302,7 @@ class BatchWriter:
 
     def interrupt(self, progress: ImportCounts) -> None:
         """Mark the import interrupted (what it committed stays)."""
+        self.roll_back()
         if self.batch_id is None:
             return
         with write_connection(self.db.engine) as conn:
@@ -265,11 +318,12 @@ class BatchWriter:
             raise RuntimeError("BatchWriter.start() was not called")
         return self.batch_id
 
-    def _progress(self, progress: ImportCounts, outcome: WriteCounts) -> ImportCounts:
+    def _progress(self, progress: ImportCounts) -> ImportCounts:
+        """The counts to store with the commit at hand."""
         return ImportCounts(
             progress.rows_read,
-            self.counts.items_added + outcome.items_added,
-            self.counts.duplicates + outcome.duplicates,
+            self.counts.items_added + self._uncommitted.items_added,
+            self.counts.duplicates + self._uncommitted.duplicates,
             progress.rejected,
         )
 
@@ -289,8 +343,8 @@ class BatchWriter:
                 items = [items[i] for i in kept]
         # The insert itself skips hashes already stored (ON CONFLICT DO NOTHING).
         inserted, ids = store.insert(items, needs_ids)
-        outcome.duplicates = len(rows) - inserted + len(existing)
-        outcome.items_added = inserted
+        outcome.duplicates += len(rows) - inserted + len(existing)
+        outcome.items_added += inserted
         if needs_ids:
             self._attach(store, rows, ids, outcome)
 
@@ -362,6 +416,6 @@ class BatchWriter:
         store.add_prelabels(prelabels)
         store.add_gold_answers(gold)
         added, _ = store.insert(children)
-        outcome.prelabels_added = len(prelabels)
-        outcome.gold_added = len(gold)
-        outcome.child_items_added = added
+        outcome.prelabels_added += len(prelabels)
+        outcome.gold_added += len(gold)
+        outcome.child_items_added += added

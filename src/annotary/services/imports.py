@@ -231,11 +231,11 @@ class _ImportRun:
                 else:
                     self._reject(record, row, report)
                     rejects.write(record, row)
-                if writer.due():
-                    writer.commit(self._counts(writer))
-                if report.rows_read % self.batch_size == 0:
+                # Progress is told between transactions only (the CLI stops
+                # there on Ctrl-C).
+                if writer.due() and writer.write(self._counts(writer)):
                     self._tell(self.passes - 1, record.position)
-            writer.commit(self._counts(writer))
+            writer.write(self._counts(writer), last=True)
             self._take_counts(writer)
             writer.finish(self._counts(writer), self._details(), actor_id, origin)
         except BaseException as error:

@@ -62,9 +62,17 @@ class SqliteWriterLock:
         self._path = path.with_name(path.name + "-writer") if path is not None else None
         self._fd: int | None = None
         self._fd_pid = 0
+        self._waiting_threads = 0
+        self._count_guard = threading.Lock()
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        with self._count_guard:
+            self._waiting_threads += 1
+        try:
+            self._threads.acquire()
+        finally:
+            with self._count_guard:
+                self._waiting_threads -= 1
         try:
             fd = self._file()
             if fd is not None:
@@ -83,6 +91,21 @@ class SqliteWriterLock:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, 1)
         finally:
             self._threads.release()
+
+    def others_waiting(self) -> bool:
+        """Whether another writer (a thread of this process, or a process) waits
+        for the lock; ask while holding it. A waiting process holds the turnstile."""
+        if self._waiting_threads:
+            return True
+        fd = self._fd
+        if fd is None or fcntl is None or self._fd_pid != os.getpid():
+            return False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
+        except OSError:
+            return True
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+        return False
 
     def _file(self) -> int | None:
         if self._path is None or fcntl is None:
@@ -249,6 +272,13 @@ def bulk_write_transaction(conn: Connection) -> Iterator[Connection]:
     lock = _SQLITE_WRITE_LOCKS.get(conn.engine)
     with lock or nullcontext(), conn.begin():
         yield conn
+
+
+def writers_waiting(conn: Connection) -> bool:
+    """Whether, on SQLite, another writer waits for the writer lock that `conn`'s
+    open `bulk_write_transaction` holds (always False on PostgreSQL)."""
+    lock = _SQLITE_WRITE_LOCKS.get(conn.engine)
+    return lock is not None and lock.others_waiting()
 
 
 def checkpoint_wal(conn: Connection) -> None:

@@ -19,7 +19,7 @@ from tests.services.helpers import sentiment_project
 def new_item(project_id: int, digest: str) -> NewItem:
     return NewItem(
         project_id, "text", '{"text": "x"}', digest, "{}", None, None, None, "queued", 0.0, False,
-        None, None,
+        None, None, "2026-11-29 12:00:00.000000",
     )  # fmt: skip
 
 

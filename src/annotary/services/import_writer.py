@@ -56,7 +56,7 @@ from annotary.storage.import_store import (
     running_imports,
     start_import_batch,
 )
-from annotary.storage.item_store import ItemStore, NewItem, is_deadlock
+from annotary.storage.item_store import ItemStore, NewItem, is_deadlock, stored_time
 from annotary.storage.models import utcnow
 
 CHUNK_TARGET = 0.002
@@ -144,6 +144,8 @@ class BatchWriter:
         self._opened_at = 0.0
         self._uncommitted = WriteCounts()
         self._uncommitted_rows = 0
+        self._now = ""
+        """The time stored on the rows being written (see `stored_time`)."""
 
     def __enter__(self) -> BatchWriter:
         self._conn = self._stack.enter_context(bulk_write_connection(self.db.engine))
@@ -209,6 +211,7 @@ class BatchWriter:
             self._opened_at = time.perf_counter()
         started = time.perf_counter()
         outcome = WriteCounts()
+        self._now = stored_time(utcnow(), self.db.dialect)
         self._write(conn, rows, [self._new_item(row) for row in rows], outcome)
         self._add_up(self._uncommitted, outcome)
         self._uncommitted_rows += len(rows)
@@ -241,6 +244,7 @@ class BatchWriter:
         conn = self._connection()
         rows = list(self.pending.values())
         self.pending = {}
+        self._now = stored_time(utcnow(), self.db.dialect)
         items = [self._new_item(row) for row in rows]
         in_batch = self._uncommitted.duplicates
         for attempt in range(_DEADLOCK_RETRIES):
@@ -366,6 +370,7 @@ class BatchWriter:
             is_gold=row.gold is not None,
             import_batch_id=self.batch_id,
             route_rule=match_route(self.routes, row.metadata) if self.routes else None,
+            created_at=self._now,
         )
 
     def _attach(

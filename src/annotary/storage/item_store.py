@@ -11,6 +11,7 @@ already serialized (orjson), so no per-row type processing happens.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select
@@ -32,29 +33,32 @@ _COLUMNS = (
     "is_gold",
     "import_batch_id",
     "route_rule",
+    "created_at",
 )
 _COLUMN_LIST = ", ".join(_COLUMNS)
 _SQLITE_INSERT = (
-    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count, created_at) "
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, 0, 0, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
+    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, 0, 0) "
     "ON CONFLICT (project_id, content_hash) DO NOTHING"
 )
 _PG_STAGING = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS import_staging ("
     "project_id bigint, kind text, content jsonb, content_hash text, metadata jsonb, "
     "external_id text, parent_id bigint, turn_index integer, status text, "
-    "priority double precision, is_gold boolean, import_batch_id bigint, route_rule integer) "
+    "priority double precision, is_gold boolean, import_batch_id bigint, route_rule integer, "
+    "created_at timestamptz) "
     "ON COMMIT DROP"
 )
 _PG_MOVE = (
-    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count, created_at) "
-    f"SELECT {_COLUMN_LIST}, 0, 0, now() FROM import_staging "
+    f"INSERT INTO items ({_COLUMN_LIST}, annotation_count, lease_count) "
+    f"SELECT {_COLUMN_LIST}, 0, 0 FROM import_staging "
     "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id, content_hash"
 )
 
 
 class NewItem(NamedTuple):
-    """One item row ready to insert; `content_json`/`metadata_json` are JSON text.
+    """One item row ready to insert; `content_json`/`metadata_json` are JSON text,
+    `created_at` the time as the database's text form (`stored_time`).
 
     A NamedTuple, so the row goes to the driver as it is, with no conversion.
     """
@@ -72,6 +76,7 @@ class NewItem(NamedTuple):
     is_gold: bool
     import_batch_id: int | None
     route_rule: int | None
+    created_at: str
 
 
 _INSERT_PRELABELS = insert(Prelabel)
@@ -80,6 +85,14 @@ _INSERT_GOLD = insert(GoldAnswer)
 # (two imports inserting overlapping content in different orders); the batch
 # can simply run again.
 _DEADLOCK_DETECTED = "40P01"
+
+
+def stored_time(moment: datetime, dialect: str) -> str:
+    """`moment` (UTC) as text the database reads as a timestamp: SQLite keeps the
+    text as it is, in SQLAlchemy's form; PostgreSQL parses ISO 8601."""
+    if dialect == "sqlite":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.isoformat()
 
 
 def is_deadlock(error: DBAPIError) -> bool:

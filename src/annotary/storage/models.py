@@ -164,9 +164,7 @@ class Item(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     external_id: Mapped[str | None] = mapped_column(String(200))
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"), index=True
-    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     turn_index: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     priority: Mapped[float] = mapped_column(Float, default=0.0)
@@ -184,6 +182,14 @@ class Item(Base):
 
 # Serving order: highest priority first, then import order.
 Index("ix_items_queue", Item.project_id, Item.status, Item.priority.desc(), Item.id)
+# Turn items by their conversation; most items have no parent and stay out of
+# it (every import row would add a NULL entry; see migration 0007).
+Index(
+    "ix_items_parent_id",
+    Item.parent_id,
+    postgresql_where=text("parent_id IS NOT NULL"),
+    sqlite_where=text("parent_id IS NOT NULL"),
+)
 # Gold items by id, for the gold draw (see migration 0004).
 Index(
     "ix_items_gold",

@@ -15,18 +15,15 @@ write-ahead log is copied into the database file between transactions, outside
 the lock.
 
 A batch row left `running` by a process that died is marked `interrupted` by
-the next import into the project: its items stay (they are complete) and a
-re-run of the file skips them as duplicates.
+the next import into the project (`import_log`): its items stay (they are
+complete) and a re-run of the file skips them as duplicates.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import Connection
@@ -36,6 +33,7 @@ from annotary.core.ingest.mapping import ImportOptions, ItemRow
 from annotary.core.project import ProjectRef
 from annotary.core.queue import match_route
 from annotary.services.audit import record_event
+from annotary.services.import_log import close_abandoned_imports, this_runner
 from annotary.services.queue.workflow import routes_of
 from annotary.storage.db import (
     Database,
@@ -50,10 +48,8 @@ from annotary.storage.import_store import (
     DONE,
     INTERRUPTED,
     ImportCounts,
-    RunningImport,
     finish_import_batch,
     record_import_progress,
-    running_imports,
     start_import_batch,
 )
 from annotary.storage.item_store import ItemStore, NewItem, is_deadlock, stored_time
@@ -67,8 +63,6 @@ MAX_HOLD = 0.25
 MIN_CHUNK = 20
 HEARTBEAT_SECONDS = 10.0
 """A running import commits (rows or only its heartbeat) at least this often."""
-STALE_AFTER = timedelta(minutes=2)
-"""A running import whose heartbeat is older than this is taken for dead."""
 _DEADLOCK_RETRIES = 5
 
 
@@ -81,38 +75,6 @@ class WriteCounts:
     duplicates: int = 0
     prelabels_added: int = 0
     gold_added: int = 0
-
-
-def this_runner() -> str:
-    """`host:pid` of this process, as recorded on the batches it writes."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def is_abandoned(running: RunningImport, now: datetime) -> bool:
-    """Whether a `running` import's process is gone: on this host its process no
-    longer exists; anywhere, its heartbeat is older than STALE_AFTER."""
-    beat = running.heartbeat_at
-    if beat is None or _as_utc(beat) < now - STALE_AFTER:
-        return True
-    host, _, pid = (running.runner or "").rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return not _process_exists(int(pid))
-    return False
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class BatchWriter:
@@ -162,22 +124,10 @@ class BatchWriter:
 
     def start(self, source: str, options: dict[str, object], source_label: str) -> int:
         """Record the import as running (after closing the project's dead imports)."""
-        now = utcnow()
         with write_transaction(self.db.sessions) as session:
-            conn = session.connection()
-            for running in running_imports(conn, self.project.id):
-                if is_abandoned(running, now):
-                    finish_import_batch(conn, running.id, running.counts, INTERRUPTED, now)
-                    record_event(
-                        session,
-                        "items.import_interrupted",
-                        project_id=self.project.id,
-                        target=f"import:{running.id}",
-                        details={"source": running.source, "runner": running.runner},
-                        source=source_label,
-                    )
+            close_abandoned_imports(session, self.project.id, source_label)
             self.batch_id = start_import_batch(
-                conn, self.project.id, source, options, this_runner(), now
+                session.connection(), self.project.id, source, options, this_runner(), utcnow()
             )
         self.last_commit = time.monotonic()
         return self.batch_id

@@ -59,7 +59,7 @@ def import_command(
     ] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Rows per write transaction [env: ANNOTARY_IMPORT_BATCH]."),
+        typer.Option(help="Most rows per write transaction [env: ANNOTARY_IMPORT_BATCH]."),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,

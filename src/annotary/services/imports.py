@@ -3,7 +3,7 @@
 The file is streamed record by record and valid rows are written in short
 transactions of at most `batch_size` rows (see `import_writer`), so an import
 never holds the database for long: on SQLite, where one writer works at a time,
-the queue's next task and submit get their turn between two batches.
+the queue's next task and submit get their turn between two transactions.
 
 - `on_error="abort"`: the whole file is checked first and every bad line is
   reported; with a bad row nothing is written. A clean file is then read again

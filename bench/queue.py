@@ -14,7 +14,16 @@ Prints next-task latency p50/p95/p99 (ms) and submits per second (wall clock).
 Targets on a 2-core machine: next-task p99 < 25 ms (SQLite, 1 client),
 < 100 ms (PostgreSQL, 32 clients, 2 workers); submit >= 300/s on PostgreSQL.
 
-    python bench/queue.py [--items N] [--skip-pg] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+Then "next task while a 100k import runs": on the same database and a fresh
+server, 4 annotators loop next task -> submit, first for 3 s alone, then while
+`annotary import` of 100,000 new rows runs in its own process, as a manager
+would run it (default options: the file is checked, then written in batches).
+Prints next-task p50/p95/p99 and max over the import's run (process start to
+exit) and, for comparison, alone. Target: p99 < 50 ms on SQLite and
+PostgreSQL.
+
+    python bench/queue.py [--items N] [--skip-pg] [--skip-import-case]
+        [--import-rows N] [--import-clients N] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -31,9 +40,11 @@ import argparse
 import asyncio
 import random
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -189,28 +200,147 @@ def measure(label: str, url: str, workers: int, items: int, tmp: Path) -> list[s
     return rows
 
 
+# -- next task while an import runs ---------------------------------------------------
+
+IMPORT_HEADER = (
+    "| database | workers | clients | alone p50 ms | alone p99 ms | during import p50 ms | "
+    "p95 ms | p99 ms | max ms | samples | import s | import rows/s |"
+)
+
+
+def import_case_annotators(url: str, clients: int) -> list[str]:
+    """Annotators of their own for the import case; returns their tokens."""
+    db = open_database(url)
+    try:
+        tokens = []
+        for n in range(clients):
+            user_id = add_user(db, NewUser(f"imp{n}", None, project="bench", role="annotator"))
+            tokens.append(create_token(db, Actor(user_id, f"imp{n}"), "bench")[0])
+        return tokens
+    finally:
+        db.dispose()
+
+
+def write_import_file(path: Path, rows: int) -> Path:
+    with path.open("wb") as out:
+        for i in range(rows):
+            record = {"id": f"new-{i}", "text": f"imported row {i} " + "dolor sit amet " * 12}
+            out.write(orjson.dumps(record) + b"\n")
+    return path
+
+
+async def annotate_while(
+    base: str, token: str, seed: int, running: Callable[[], bool]
+) -> list[tuple[float, float]]:
+    """Loop next -> submit while `running()`; (start time, next-task latency) pairs."""
+    rng = random.Random(seed)
+    samples: list[tuple[float, float]] = []
+    host, _, port = base.removeprefix("http://").partition(":")
+    client = KeepAliveClient(host, int(port), token)
+    try:
+        while running():
+            started = time.perf_counter()
+            status, body = await client.post("/api/v1/projects/bench/tasks/next")
+            samples.append((started, time.perf_counter() - started))
+            if status != 200:
+                raise RuntimeError(f"next: {status} {body.decode()}")
+            lease = orjson.loads(body)["lease_id"]
+            answer = {"annotation": {"sentiment": rng.choice(LABELS)}, "time_spent_ms": 900}
+            status, body = await client.post(f"/api/v1/tasks/{lease}/submit", orjson.dumps(answer))
+            if status != 200:
+                raise RuntimeError(f"submit: {status} {body.decode()}")
+    finally:
+        client.close()
+    return samples
+
+
+def all_annotate_while(
+    base: str, tokens: list[str], running: Callable[[], bool]
+) -> list[tuple[float, float]]:
+    async def together() -> list[list[tuple[float, float]]]:
+        return await asyncio.gather(
+            *(annotate_while(base, token, n, running) for n, token in enumerate(tokens))
+        )
+
+    return [sample for samples in asyncio.run(together()) for sample in samples]
+
+
+def measure_during_import(
+    label: str, url: str, workers: int, rows: int, clients: int, tmp: Path
+) -> str:
+    """Next-task latency alone, then while `annotary import` of `rows` rows runs."""
+    tokens = import_case_annotators(url, clients)
+    source = write_import_file(tmp / f"import-{label}.jsonl", rows)
+    annotary = str(Path(sys.executable).with_name("annotary"))
+    with live_server(url, workers=workers, timeout=120) as server:
+        base = server.url
+        all_annotate_while(base, tokens, lambda: False)  # connections only
+        quiet_until = time.perf_counter() + 3
+        alone = [
+            lat
+            for _, lat in all_annotate_while(
+                base, tokens, lambda: time.perf_counter() < quiet_until
+            )
+        ]
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [annotary, "import", "bench", str(source), "--db", url, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        samples = all_annotate_while(base, tokens, lambda: process.poll() is None)
+        ended = time.perf_counter()
+        out, err = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"import failed: {err.decode()}")
+    report = orjson.loads(out)
+    during = [latency for _, latency in samples]
+    took = ended - started
+    return (
+        f"| {label} | {workers} | {clients} | {percentile(alone, 50):.1f} | "
+        f"{percentile(alone, 99):.1f} | {percentile(during, 50):.1f} | "
+        f"{percentile(during, 95):.1f} | {percentile(during, 99):.1f} | "
+        f"{max(during) * 1000:.0f} | {len(during)} | "
+        f"{took:.1f} | {report['rows_read'] / took:,.0f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-import-case", action="store_true")
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--import-clients", type=int, default=4)
     args = parser.parse_args()
     print("| database | workers | clients | next p50 ms | next p95 ms | next p99 ms | submits/s |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        measure("SQLite", f"sqlite:///{Path(tmp) / 'queue.db'}", 1, args.items, Path(tmp))
-        if args.skip_pg:
-            return
+        databases = [("SQLite", f"sqlite:///{Path(tmp) / 'queue.db'}", 1)]
         name = f"annotary_bench_{uuid.uuid4().hex[:10]}"
         admin = Database.from_url(args.pg)
-        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
         try:
-            url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-            measure("PostgreSQL", url, 2, args.items, Path(tmp))
+            if not args.skip_pg:
+                with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql(f"CREATE DATABASE {name}")
+                databases.append(("PostgreSQL", args.pg.rsplit("/", 1)[0] + f"/{name}", 2))
+            for label, url, workers in databases:
+                measure(label, url, workers, args.items, Path(tmp))
+            if args.skip_import_case:
+                return
+            print(f"\nnext task while a {args.import_rows:,}-row import runs:")
+            print(IMPORT_HEADER)
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+            for label, url, workers in databases:
+                row = measure_during_import(
+                    label, url, workers, args.import_rows, args.import_clients, Path(tmp)
+                )
+                print(row, flush=True)
         finally:
-            with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if not args.skip_pg:
+                with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.dispose()
 
 

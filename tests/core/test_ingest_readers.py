@@ -101,6 +101,31 @@ def test_jsonl_without_final_newline(tmp_path: Path) -> None:
 # -- JSON array ------------------------------------------------------------------------
 
 
+def test_jsonl_survives_any_chunk_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # JSONL is read in chunks split into lines: a line cut by a chunk's end,
+    # or longer than several chunks, still comes out whole, numbered and placed.
+    raw = (
+        b"\xef\xbb\xbf" + b'{"text": "first"}\r\n'
+        + b"\n   \n"
+        + b'{"text": "' + "héllo ✓ ".encode() * 9 + b'"}\n'
+        + b"[1, 2]\n"
+        + b'{"text": "last, no newline"}'
+    )  # fmt: skip
+    path = tmp_path / "chunks.jsonl"
+    path.write_bytes(raw)
+    ends = [len(b"\n".join(raw.split(b"\n")[:n])) + 1 for n in range(1, 6)]  # after line n
+    expected = [
+        (1, {"text": "first"}, None, ends[0]),
+        (4, {"text": "héllo ✓ " * 9}, None, ends[3]),
+        (5, None, "expected a JSON object, got an array", ends[4]),
+        (6, {"text": "last, no newline"}, None, len(raw)),
+    ]
+    for chunk_size in [*range(1, 70), 4096]:
+        monkeypatch.setattr(readers, "JSONL_CHUNK_SIZE", chunk_size)
+        records = [tuple(record) for record in read_records(path)]
+        assert records == expected, chunk_size
+
+
 def test_json_array_gives_each_element_its_starting_line(tmp_path: Path) -> None:
     text = '[\n  {"text": "a"},\n  {\n    "text": "b\\nstill b"\n  },\n  42,\n  {"text": "c"}\n]\n'
     path = write(tmp_path / "data.json", text)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -24,6 +26,7 @@ from annotary.cli.common import (
     ProjectArg,
     console,
     database_url,
+    err_console,
     print_import_report,
     print_json,
 )
@@ -55,7 +58,8 @@ def import_command(
         typer.Option(help="Where skip mode writes bad rows [default: FILE.rejects.jsonl]."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Rows per insert batch [env: ANNOTARY_IMPORT_BATCH].")
+        int | None,
+        typer.Option(help="Most rows per write transaction [env: ANNOTARY_IMPORT_BATCH]."),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -79,9 +83,15 @@ def import_command(
         transient=True,
         disable=as_json or not console.is_terminal,
     )
+    stop = _StopAtBatch()
     try:
-        with bar:
+        with bar, stop:
             task = bar.add_task("import", total=size)
+
+            def progress(done: int) -> None:
+                stop.check()
+                bar.update(task, completed=done)
+
             report = import_items(
                 database,
                 project,
@@ -91,14 +101,45 @@ def import_command(
                 on_error=on_error.value,
                 rejects_path=rejects,
                 batch_size=batch_size or load_settings().import_batch,
-                progress=lambda done: bar.update(task, completed=done),
+                progress=progress,
             )
+    except KeyboardInterrupt as interrupt:
+        # Batches already committed stay (each item complete); the notes say how many.
+        notes = getattr(interrupt, "__notes__", None) or ["nothing was stored"]
+        for note in notes:
+            err_console.print(f"interrupted: {note}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     finally:
         database.dispose()
     if as_json:
         print_json(report.to_dict())
     else:
         print_import_report(report.to_dict())
+
+
+class _StopAtBatch:
+    """Ctrl-C stops the import between two batches, not inside a statement (a
+    COPY cut short leaves its connection unusable); a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopAtBatch:
+        self._previous = signal.signal(signal.SIGINT, self._request)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _request(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed (call between batches)."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 def status(

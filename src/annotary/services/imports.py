@@ -1,12 +1,19 @@
 """Import items from a file into a project (SPEC 3).
 
-The file is streamed record by record; valid rows are written in batches inside
-one write transaction. Bad rows are collected with their line numbers. With
-`on_error="abort"` a single bad row rolls everything back (writing stops at the
-first bad row, but the rest of the file is still checked so every bad line is
-reported); with `on_error="skip"` the good rows are kept and the bad ones are
-written to a rejects file. Exact duplicates (same content hash) are skipped and
-counted, so running the same import twice adds nothing.
+The file is streamed record by record and valid rows are written in short
+transactions of at most `batch_size` rows (see `import_writer`), so an import
+never holds the database for long: on SQLite, where one writer works at a time,
+the queue's next task and submit get their turn between two transactions.
+
+- `on_error="abort"`: the whole file is checked first and every bad line is
+  reported; with a bad row nothing is written. A clean file is then read again
+  and written.
+- `on_error="skip"`: good rows are written as they come; bad ones go to a
+  rejects file.
+
+Exact duplicates (same content hash) are skipped and counted, so running the
+same import twice adds nothing, and running it again after it was interrupted
+(the process killed, the database gone) adds exactly what is missing.
 """
 
 from __future__ import annotations
@@ -17,26 +24,28 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from annotary.core.ingest.mapping import ImportOptions, ItemRow, RowError, RowMapper
-from annotary.core.ingest.readers import Record, read_records
+from annotary.core.ingest.readers import Record, detect_format, read_records, total_size
 from annotary.core.project import ProjectRef
-from annotary.core.queue import match_route
 from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
+    E_IMPORT_FILE_CHANGED,
     E_IMPORT_FILE_UNREADABLE,
+    E_IMPORT_INTERRUPTED,
     E_IMPORT_ROWS_INVALID,
+    Conflict,
     FieldError,
     Invalid,
+    Unavailable,
 )
-from annotary.services.audit import record_event
 from annotary.services.identity.access import MANAGER, Actor, project_for, require_role
+from annotary.services.import_writer import BatchWriter
 from annotary.services.projects import get_project
-from annotary.services.queue.workflow import routes_of
-from annotary.storage.db import Database, read_session, write_transaction
-from annotary.storage.item_store import ItemStore, NewItem
-from annotary.storage.models import GoldAnswer, ImportBatch, Prelabel
+from annotary.storage.db import Database, read_session
+from annotary.storage.import_store import ImportCounts
 
 OnError = Literal["abort", "skip"]
 Progress = Callable[[int], None]
@@ -95,48 +104,38 @@ def import_items(
 ) -> ImportReport:
     """Import `source` into the project; see the module docstring for the rules.
 
-    With an `actor` (the API) the caller must be a manager of the project or an
-    admin; without one the caller is the trusted local CLI.
+    `progress` is called now and then with the bytes of the file handled so far
+    (both passes of an abort-mode import share the file's size). With an
+    `actor` (the API) the caller must be a manager of the project or an admin;
+    without one the caller is the trusted local CLI.
     """
     if not source.is_file():
         raise Invalid(E_IMPORT_FILE_UNREADABLE, f"{source} is not a readable file")
-    report = ImportReport(str(source))
+    with read_session(db.sessions) as session:
+        if actor is not None:
+            _authorize(session, actor, project_name)
+            actor_id = actor.user_id
+        project = get_project(session, project_name)
+    options = options_for_project(options, project.item_kind)
+    run = _ImportRun(project, options, source, file_format, on_error, batch_size, progress)
+    if on_error == "abort":
+        run.check_whole_file()
     rejects = _RejectsWriter(rejects_path or default_rejects_path(source), on_error == "skip")
     try:
-        with write_transaction(db.sessions) as session:
-            if actor is not None:
-                _authorize(session, actor, project_name)
-                actor_id = actor.user_id
-            project = get_project(session, project_name)
-            options = options_for_project(options, project.item_kind)
-            run = _ImportRun(session, project, options, report, source.name, batch_size)
-            run.keep_writing_after_errors = on_error == "skip"
-            for record in read_records(source, file_format):
-                report.rows_read += 1
-                run.take(record, rejects)
-                if progress is not None and report.rows_read % batch_size == 0:
-                    progress(record.position)
-            run.flush()
-            if report.rejected and on_error == "abort":
-                raise Invalid(
-                    E_IMPORT_ROWS_INVALID,
-                    f"{report.rejected} bad row(s) in {source.name}; nothing was imported "
-                    "(use --on-error skip to import the good rows)",
-                    report.errors,
-                )
-            run.finish(on_error, actor_id, actor.source if actor else "cli")
+        with BatchWriter(db, project, options, batch_size) as writer:
+            run.write(writer, rejects, actor_id, actor.source if actor else "cli")
     finally:
         rejects.close()
     if rejects.written:
-        report.rejects_path = str(rejects.path)
-    return report
+        run.report.rejects_path = str(rejects.path)
+    return run.report
 
 
 def authorize_import(db: Database, actor: Actor, project_name: str) -> None:
     """Fail fast, before an upload is accepted, unless the actor may import into the project.
 
-    `import_items` checks again inside its transaction; this only spares the
-    server from receiving a file it would refuse.
+    `import_items` checks again; this only spares the server from receiving a
+    file it would refuse.
     """
     with read_session(db.sessions) as session:
         _authorize(session, actor, project_name)
@@ -159,175 +158,170 @@ def options_for_project(options: ImportOptions, item_kind: str) -> ImportOptions
 
 
 class _ImportRun:
-    """The state of one import inside its transaction."""
+    """Reading one file: mapping its records to rows, reporting bad ones."""
 
     def __init__(
         self,
-        session: Session,
         project: ProjectRef,
         options: ImportOptions,
-        report: ImportReport,
-        filename: str,
+        source: Path,
+        file_format: str | None,
+        on_error: OnError,
         batch_size: int,
+        progress: Progress | None,
     ) -> None:
-        self.session = session
-        self.project = project
-        self.report = report
-        self.filename = filename
-        self.batch_size = batch_size
-        self.store = ItemStore(session)
         schema = project.schema
         self.mapper = RowMapper(
-            options, lambda annotation, content: validate_annotation(schema, annotation, content)
+            options,
+            lambda annotation, content: validate_annotation(schema, annotation, content),
+            # orjson (JSONL) and CSV give JSON values only; a JSON array may hold
+            # NaN, a Parquet file any Arrow type.
+            json_values=detect_format(source, file_format) in ("jsonl", "csv", "tsv"),
         )
-        self.pending: dict[str, ItemRow] = {}
-        self.routes = routes_of(project.definition.get("workflow", {}))
-        self.keep_writing_after_errors = False
-        self.batch = ImportBatch(
-            project_id=project.id, source=filename, options=_options_dict(options)
-        )
-        session.add(self.batch)
-        session.flush()
+        self.options = options
+        self.source = source
+        self.file_format = file_format
+        self.on_error = on_error
+        self.batch_size = batch_size
+        self.progress = progress
+        self.report = ImportReport(str(source))
+        self.size = total_size(source)
+        self.stamp = _stamp(source)
+        # An abort-mode import reads the file twice: each pass gets half the bar.
+        self.passes = 2 if on_error == "abort" else 1
 
-    def take(self, record: Record, rejects: _RejectsWriter) -> None:
-        """Map one record; queue it for insert or reject it."""
-        reasons: list[str]
-        if record.error is not None or record.data is None:
-            reasons = [record.error or "unreadable record"]
-        else:
-            try:
-                row = self.mapper.map(record.data)
-            except RowError as exc:
-                reasons = exc.reasons
-            else:
-                # In abort mode, after a bad row nothing more is written: the rest
-                # of the file is only checked, so every bad line gets reported.
-                if self.keep_writing_after_errors or self.report.rejected == 0:
-                    self._queue(row)
-                return
-        self.report.rejected += 1
-        location = f"{self.filename}:{record.number}"
-        for reason in reasons:
-            if len(self.report.errors) < MAX_REPORTED_ERRORS:
-                self.report.errors.append(FieldError("", reason, location))
-        rejects.write(record, reasons)
+    def check_whole_file(self) -> None:
+        """Map every record without writing; raise E301 listing the bad lines."""
+        report = ImportReport(self.report.source)
+        for record in read_records(self.source, self.file_format):
+            report.rows_read += 1
+            row = self._map(record)
+            if not isinstance(row, ItemRow):
+                self._reject(record, row, report)
+            if report.rows_read % self.batch_size == 0:
+                self._tell(0, record.position)
+        if report.rejected:
+            raise Invalid(
+                E_IMPORT_ROWS_INVALID,
+                f"{report.rejected} bad row(s) in {self.source.name}; nothing was imported "
+                "(use --on-error skip to import the good rows)",
+                report.errors,
+            )
+        if _stamp(self.source) != self.stamp:
+            raise Conflict(
+                E_IMPORT_FILE_CHANGED,
+                f"{self.source.name} changed while it was being checked; nothing was imported",
+            )
 
-    def _queue(self, row: ItemRow) -> None:
-        if row.content_hash in self.pending:
-            self.report.duplicates += 1
-            return
-        self.pending[row.content_hash] = row
-        if len(self.pending) >= self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the queued rows (new ones only) with their pre-labels, gold and turns."""
-        if not self.pending:
-            return
-        rows = list(self.pending.values())
-        self.pending = {}
-        needs_ids = any(r.prelabels or r.gold is not None or r.children for r in rows)
-        if needs_ids:
-            # Pre-labels, gold and turns attach to new items only; knowing which
-            # rows are new takes one look-up per batch.
-            existing = self.store.existing_hashes(self.project.id, [r.content_hash for r in rows])
-            rows = [row for row in rows if row.content_hash not in existing]
-        # The insert itself skips hashes already stored (ON CONFLICT DO NOTHING).
-        inserted, ids = self.store.insert([self._new_item(r) for r in rows], needs_ids)
-        self.report.duplicates += len(rows) - inserted + (len(existing) if needs_ids else 0)
-        self.report.items_added += inserted
-        if needs_ids:
-            self._attach(rows, ids)
-
-    def _new_item(
-        self, row: ItemRow, parent_id: int | None = None, turn: int | None = None
-    ) -> NewItem:
-        status = "gold" if row.gold is not None else "decomposed" if row.children else "queued"
-        return NewItem(
-            project_id=self.project.id,
-            kind=row.kind,
-            content_json=orjson.dumps(row.content).decode(),
-            content_hash=row.content_hash,
-            metadata_json=orjson.dumps(row.metadata).decode(),
-            external_id=row.external_id,
-            parent_id=parent_id,
-            turn_index=turn,
-            status=status,
-            priority=row.priority,
-            is_gold=row.gold is not None,
-            import_batch_id=self.batch.id,
-            route_rule=match_route(self.routes, row.metadata) if self.routes else None,
-        )
-
-    def _attach(self, rows: list[ItemRow], ids: dict[str, int]) -> None:
-        children: list[NewItem] = []
-        for row in rows:
-            item_id = ids.get(row.content_hash)
-            if item_id is None:
-                continue  # inserted concurrently by someone else: theirs, not ours
-            for prelabel in row.prelabels:
-                self.session.add(
-                    Prelabel(
-                        item_id=item_id,
-                        model=prelabel.model,
-                        annotation=prelabel.annotation,
-                        confidence=prelabel.confidence,
-                        schema_version=self.project.schema.version,
-                    )
-                )
-                self.report.prelabels_added += 1
-            if row.gold is not None:
-                self.session.add(
-                    GoldAnswer(
-                        item_id=item_id,
-                        answer=row.gold,
-                        reason=row.gold_reason,
-                        schema_version=self.project.schema.version,
-                    )
-                )
-                self.report.gold_added += 1
-            for turn, (content, digest) in enumerate(row.children):
-                child = ItemRow(
-                    kind="turn",
-                    content=content,
-                    content_hash=digest,
-                    metadata=row.metadata,
-                    external_id=row.external_id,
-                    priority=row.priority,
-                    prelabels=[],
-                    gold=None,
-                    gold_reason=None,
-                    children=[],
-                )
-                children.append(self._new_item(child, item_id, turn))
-        self.session.flush()
-        added, _ = self.store.insert(children)
-        self.report.child_items_added += added
-
-    def finish(self, on_error: OnError, actor_id: int | None, source: str) -> None:
-        """Record the batch's counts and the audit event."""
+    def write(
+        self, writer: BatchWriter, rejects: _RejectsWriter, actor_id: int | None, origin: str
+    ) -> None:
+        """Read the file and store its good rows in batches; close the import as done."""
         report = self.report
-        self.batch.rows_read = report.rows_read
-        self.batch.items_added = report.items_added
-        self.batch.duplicates = report.duplicates
-        self.batch.rejected = report.rejected
-        report.batch_id = self.batch.id
-        record_event(
-            self.session,
-            "items.import",
-            actor_id=actor_id,
-            project_id=self.project.id,
-            target=f"import:{self.batch.id}",
-            details={
-                "source": report.source,
-                "on_error": on_error,
-                "rows_read": report.rows_read,
-                "items_added": report.items_added,
-                "duplicates": report.duplicates,
-                "rejected": report.rejected,
-            },
-            source=source,
+        writer.start(self.source.name, _options_dict(self.options), origin)
+        report.batch_id = writer.batch_id
+        try:
+            for record in read_records(self.source, self.file_format):
+                report.rows_read += 1
+                row = self._map(record)
+                if isinstance(row, ItemRow):
+                    writer.add(row)
+                elif self.on_error == "abort":
+                    raise self._changed(record, row, writer)
+                else:
+                    self._reject(record, row, report)
+                    rejects.write(record, row)
+                # Progress is told between transactions only (the CLI stops
+                # there on Ctrl-C).
+                if writer.due() and writer.write(self._counts(writer)):
+                    self._tell(self.passes - 1, record.position)
+            writer.write(self._counts(writer), last=True)
+            self._take_counts(writer)
+            writer.finish(self._counts(writer), self._details(), actor_id, origin)
+        except BaseException as error:
+            self._take_counts(writer)
+            self._interrupted(writer, error)
+            if isinstance(error, DBAPIError):
+                raise Unavailable(
+                    E_IMPORT_INTERRUPTED,
+                    f"the import of {self.source.name} stopped: {error.orig}; "
+                    f"{report.items_added} item(s) were stored. Run it again to add the rest "
+                    "(stored rows are skipped as duplicates)",
+                ) from error
+            raise
+
+    def _map(self, record: Record) -> ItemRow | list[str]:
+        """The record's row, or the reasons it cannot be one."""
+        if record.error is not None or record.data is None:
+            return [record.error or "unreadable record"]
+        try:
+            return self.mapper.map(record.data)
+        except RowError as exc:
+            return exc.reasons
+
+    def _reject(self, record: Record, reasons: list[str], report: ImportReport) -> None:
+        report.rejected += 1
+        location = f"{self.source.name}:{record.number}"
+        for reason in reasons:
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append(FieldError("", reason, location))
+
+    def _changed(self, record: Record, reasons: list[str], writer: BatchWriter) -> Conflict:
+        # The first pass found this line good: the file was edited since.
+        return Conflict(
+            E_IMPORT_FILE_CHANGED,
+            f"{self.source.name} changed while it was being imported: line {record.number} "
+            f"is now bad ({'; '.join(reasons)}); {writer.counts.items_added} "
+            "item(s) were stored before it",
         )
+
+    def _tell(self, done_passes: int, position: int) -> None:
+        if self.progress is not None:
+            self.progress((done_passes * self.size + position) // self.passes)
+
+    def _counts(self, writer: BatchWriter) -> ImportCounts:
+        return ImportCounts(
+            self.report.rows_read,
+            writer.counts.items_added,
+            writer.counts.duplicates,
+            self.report.rejected,
+        )
+
+    def _take_counts(self, writer: BatchWriter) -> None:
+        report, counts = self.report, writer.counts
+        report.items_added = counts.items_added
+        report.child_items_added = counts.child_items_added
+        report.duplicates = counts.duplicates
+        report.prelabels_added = counts.prelabels_added
+        report.gold_added = counts.gold_added
+
+    def _details(self) -> dict[str, object]:
+        report = self.report
+        return {
+            "source": report.source,
+            "on_error": self.on_error,
+            "rows_read": report.rows_read,
+            "items_added": report.items_added,
+            "duplicates": report.duplicates,
+            "rejected": report.rejected,
+        }
+
+    def _interrupted(self, writer: BatchWriter, error: BaseException) -> None:
+        """Mark the batch interrupted; what was committed stays and is complete."""
+        error.add_note(
+            f"{self.report.items_added} item(s) of {self.source.name} were stored; running the "
+            "same import again adds the rest (stored rows are skipped as duplicates)"
+        )
+        try:
+            writer.interrupt(self._counts(writer))
+        except DBAPIError as failure:  # the next import marks it instead
+            error.add_note(f"the import could not be marked interrupted: {failure.orig}")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: enough to notice a file edited mid-import."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _options_dict(options: ImportOptions) -> dict[str, Any]:

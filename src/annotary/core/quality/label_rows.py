@@ -21,7 +21,7 @@ from annotary.core.quality.label_table import (
     input_error,
     table_from_rows,
 )
-from annotary.errors import FieldError
+from annotary.errors import FieldError, Invalid
 
 UNIT_ID_COLUMNS: Final = ("unit", "item", "id")
 Row = tuple[int, list[str]]  # (line where a CSV record starts, its stripped cells)
@@ -81,7 +81,11 @@ def _ragged(cells: list[str], names: list[str]) -> str:
 
 
 def has_unit_ids(names: list[str]) -> bool:
-    """Whether a wide header's first column holds unit ids (`unit`, `item` or `id`)."""
+    """Whether a wide header's first column holds unit ids (`unit`, `item` or `id`).
+
+    >>> has_unit_ids(["ID", "ann1", "ann2"]), has_unit_ids(["ann1", "ann2"])
+    (True, False)
+    """
     return len(names) > 1 and names[0].lower() in UNIT_ID_COLUMNS
 
 
@@ -154,9 +158,9 @@ def _jsonl_observations(
             yield line, item, annotator, text_label or None
 
 
-def missing_long_columns(
+def _missing_long_columns(
     names: list[str], line: int, source: str, columns: LongColumns
-) -> Exception | None:
+) -> Invalid | None:
     """The E602 error for a long header without the item, annotator or label column."""
     wanted = (columns.item, columns.annotator, columns.label)
     absent = [name for name in wanted if name not in names]
@@ -175,7 +179,7 @@ def _csv_observations(
 ) -> Iterator[Observation]:
     rows = csv_rows(text, delimiter, source)
     header_line, names = _header(rows, source)
-    error = missing_long_columns(names, header_line, source, columns)
+    error = _missing_long_columns(names, header_line, source, columns)
     if error is not None:
         raise error
     item, annotator, label = (

@@ -136,8 +136,9 @@ def _read(data: bytes, lines: _PlainLines, names: list[str], read: list[int]) ->
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(data).slice(int(lines.starts[1]))),
-            # One thread: with pyarrow's thread pool, about one run in twenty aborted at
-            # exit ("terminate called without an active exception"); no slower here.
+            # One thread: with pyarrow's thread pool, 2 runs in 40 aborted at exit on a
+            # busy machine ("terminate called without an active exception"; 0 in 100
+            # with one thread). Reading is no slower on two cores shared with others.
             read_options=pa_csv.ReadOptions(column_names=generated, use_threads=False),
             parse_options=pa_csv.ParseOptions(
                 delimiter=chr(lines.delimiter),

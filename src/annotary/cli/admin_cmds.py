@@ -18,14 +18,16 @@ from annotary.cli.common import (
     console,
     database_url,
 )
-from annotary.services.database import open_database, upgrade_database
-from annotary.services.identity.users import NewUser, add_user
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
+    # The account commands of `users` (deactivate, password, ...) live in people_cmds.
+    from annotary.cli import people_cmds
+
+    people_cmds.add_account_commands()
     app.add_typer(users_app, name="users")
     app.add_typer(db_app, name="db")
 
@@ -44,6 +46,9 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Add a user; with --project also make them a member with --role."""
+    from annotary.services.database import open_database
+    from annotary.services.identity.users import NewUser, add_user
+
     database = open_database(database_url(db))
     try:
         add_user(
@@ -69,6 +74,8 @@ def users_add(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the database schema to the newest revision."""
+    from annotary.services.database import upgrade_database
+
     before, after = upgrade_database(database_url(db))
     if before == after:
         console.print(f"database already at revision {after}")

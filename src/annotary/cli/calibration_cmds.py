@@ -12,7 +12,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from annotary.cli.common import DbOption, JsonOption, ProjectArg, console, print_json
+from annotary.cli.common import (
+    DbOption,
+    JsonOption,
+    ProjectArg,
+    add_once,
+    console,
+    print_json,
+)
 from annotary.cli.people_cmds import on_database
 from annotary.cli.remote_cmds import _client, _json_object, remote_app
 from annotary.errors import E_CALIBRATION_INVALID, E_IMPORT_FILE_UNREADABLE, Invalid
@@ -47,6 +54,10 @@ ShuffleOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.add_typer(calibration_app, name="calibration")
+
+
+def add_remote_commands() -> None:
+    """Add the `remote calibration-*` commands (`remote_cmds.register` calls this)."""
     for name, command in (
         ("calibration-create", remote_create),
         ("calibration-list", remote_list),
@@ -55,7 +66,7 @@ def register(app: typer.Typer) -> None:
         ("calibration-answer", remote_answer),
         ("calibration-feedback", remote_feedback),
     ):
-        remote_app.command(name)(command)
+        add_once(remote_app, name, command)
 
 
 def read_items(file: Path | None) -> list[dict[str, Any]]:

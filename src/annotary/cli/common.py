@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-import orjson
 import typer
 from rich.console import Console
 
-from annotary.config import load_settings
 from annotary.errors import FieldError
 
 DbOption = Annotated[
@@ -24,17 +24,39 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH: Final = 4096  # columns for tables when output goes to a file or a program
+
+
+def output_console(stderr: bool = False) -> Console:
+    """A Rich console for stdout (or stderr) that wraps lines on a terminal only.
+
+    Rich wraps at 80 columns when output goes to a file or another program,
+    breaking messages and values mid-sentence. There, text is never wrapped
+    (`soft_wrap`) and tables get the width they need (up to `PIPE_WIDTH`, or
+    `COLUMNS` when that is set).
+    """
+    terminal = Console(stderr=stderr)
+    if terminal.is_terminal:
+        return terminal
+    width = None if os.environ.get("COLUMNS", "").strip().isdigit() else PIPE_WIDTH
+    return Console(stderr=stderr, soft_wrap=True, width=width)
+
+
+console = output_console()
+err_console = output_console(stderr=True)
 
 
 def database_url(db: str | None) -> str:
     """The --db value, else the setting from the environment, else the default."""
+    from annotary.config import load_settings
+
     return db or load_settings().database_url
 
 
 def print_json(data: Any) -> None:
     """Write JSON to stdout (no Rich markup processing)."""
+    import orjson
+
     typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -129,3 +151,10 @@ def print_import_report(report: dict[str, Any]) -> None:
         console.print(f"  {FieldError(**error)}", highlight=False, markup=False)
     if report.get("rejects_path"):
         console.print(f"bad rows written to {report['rejects_path']}")
+
+
+def add_once(group: typer.Typer, name: str, command: Callable[..., Any]) -> None:
+    """Add `command` to `group` as `name` unless it is there already: a command module
+    may be registered more than once in a process (lazy loading, tests)."""
+    if not any(info.name == name for info in group.registered_commands):
+        group.command(name)(command)

@@ -8,8 +8,6 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from annotary.cli.common import (
     DbOption,
@@ -30,12 +28,6 @@ from annotary.cli.common import (
     print_import_report,
     print_json,
 )
-from annotary.config import load_settings
-from annotary.core.ingest.mapping import ImportOptions, parse_field_mapping
-from annotary.core.ingest.readers import total_size
-from annotary.services.database import open_database
-from annotary.services.imports import import_items
-from annotary.services.status import project_status
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +57,20 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import items; exact duplicates are skipped, bad rows reported as FILE:LINE."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from annotary.config import load_settings
+    from annotary.core.ingest.mapping import ImportOptions, parse_field_mapping
+    from annotary.core.ingest.readers import total_size
+    from annotary.services.database import open_database
+    from annotary.services.imports import import_items
+
     options = ImportOptions(
         kind=kind.value if kind else None,
         fields=parse_field_mapping(mapping or []),
@@ -148,6 +154,11 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show a project's items by status and kind."""
+    from rich.table import Table
+
+    from annotary.services.database import open_database
+    from annotary.services.status import project_status
+
     database = open_database(database_url(db))
     try:
         result = project_status(database, project)

@@ -21,6 +21,7 @@ from annotary.cli.common import (
     PasswordOption,
     ProjectArg,
     UsernameArg,
+    add_once,
     console,
     database_url,
     print_json,
@@ -48,13 +49,18 @@ MemberArg = Annotated[str, typer.Argument(help="The member's login name.")]
 
 
 def register(app: typer.Typer) -> None:
-    users_app.command("deactivate")(users_deactivate)
-    users_app.command("reactivate")(users_reactivate)
-    users_app.command("password")(users_password)
-    users_app.command("update")(users_update)
-    members_app.command("remove")(members_remove)
-    members_app.command("pool")(members_pool)
+    add_once(members_app, "remove", members_remove)
+    add_once(members_app, "pool", members_pool)
     app.add_typer(members_app, name="members")
+
+
+def add_account_commands() -> None:
+    """The account subcommands of `annotary users` (that group lives in `admin_cmds`,
+    whose `register` calls this)."""
+    add_once(users_app, "deactivate", users_deactivate)
+    add_once(users_app, "reactivate", users_reactivate)
+    add_once(users_app, "password", users_password)
+    add_once(users_app, "update", users_update)
 
 
 def on_database(db: str | None, work: Callable[[Database], T]) -> T:

@@ -8,26 +8,7 @@ from typing import Annotated
 
 import typer
 
-from annotary.cli.common import (
-    DbOption,
-    JsonOption,
-    ProjectArg,
-    console,
-    database_url,
-    print_json,
-)
-from annotary.cli.version_render import print_diff, print_plan, print_rework
-from annotary.core.project import load_project_file
-from annotary.services.database import open_database
-from annotary.services.project_revisions import diff_revisions
-from annotary.services.project_versions import (
-    invalidation_error,
-    plan_update,
-    update_project,
-)
-from annotary.services.projects import create_project
-from annotary.services.rework import cancel_rework, requeue_for_rework
-from annotary.services.scaffold import init_project
+from annotary.cli.common import DbOption, JsonOption, ProjectArg, console, database_url, print_json
 from annotary.templates import TEMPLATE_NAMES
 
 project_app = typer.Typer(help="Create and manage projects.", no_args_is_help=True)
@@ -47,6 +28,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a complete, valid project (project.yaml, guidelines.md, sample.jsonl)."""
+    from annotary.services.scaffold import init_project
+
     for path in init_project(directory, template, force):
         console.print(f"wrote {path}")
     console.print(
@@ -59,6 +42,8 @@ def validate(
     file: Annotated[Path, typer.Argument(help="The project YAML file.")],
 ) -> None:
     """Check a project file; print every error with its line and exit non-zero."""
+    from annotary.core.project import load_project_file
+
     definition = load_project_file(file)
     fields = ", ".join(f"{f.name} ({f.kind})" for f in definition.schema_.fields)
     console.print(f"{file}: valid project {definition.name!r}; fields: {fields}")
@@ -70,6 +55,10 @@ def project_create(
     db: DbOption = None,
 ) -> None:
     """Create a project in the database from its YAML definition."""
+    from annotary.core.project import load_project_file
+    from annotary.services.database import open_database
+    from annotary.services.projects import create_project
+
     definition = load_project_file(file)
     database = open_database(database_url(db))
     try:
@@ -96,6 +85,11 @@ def project_update(
 ) -> None:
     """Update a project from its file: new schema and/or guideline versions when they
     changed, new settings; lists the stored values the change would invalidate first."""
+    from annotary.cli.version_render import print_plan
+    from annotary.core.project import load_project_file
+    from annotary.services.database import open_database
+    from annotary.services.project_versions import invalidation_error, plan_update, update_project
+
     definition = load_project_file(file)
     database = open_database(database_url(db))
     try:
@@ -146,6 +140,12 @@ def project_diff(
 ) -> None:
     """What changed between two revisions of a project (schema field by field,
     guidelines as a text diff, settings), or what updating it to a file would do."""
+    from annotary.cli.version_render import print_diff, print_plan
+    from annotary.core.project import load_project_file
+    from annotary.services.database import open_database
+    from annotary.services.project_revisions import diff_revisions
+    from annotary.services.project_versions import plan_update
+
     definition = load_project_file(file) if file is not None else None
     database = open_database(database_url(db))
     try:
@@ -187,6 +187,10 @@ def project_rework(
 ) -> None:
     """Send items annotated under an older schema (or guideline) version back to
     their annotators, for the changed fields only."""
+    from annotary.cli.version_render import print_rework
+    from annotary.services.database import open_database
+    from annotary.services.rework import cancel_rework, requeue_for_rework
+
     database = open_database(database_url(db))
     try:
         if cancel:

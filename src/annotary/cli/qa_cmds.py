@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from annotary.cli.common import (
     DbOption,
@@ -22,7 +21,6 @@ from annotary.cli.common import (
     database_url,
     print_json,
 )
-from annotary.services.database import open_database
 
 
 class MetricChoice(StrEnum):
@@ -145,7 +143,10 @@ def qa_report_command(
     aggregation; monitoring findings; bias by annotator group and item metadata."""
     if as_json and html is not None:
         raise typer.BadParameter("give --json or --html, not both")
+    from rich.markup import escape
+
     from annotary.cli.qa_render import print_report, report_html
+    from annotary.services.database import open_database
     from annotary.services.qa.report import qa_report
 
     database = open_database(database_url(db))
@@ -168,6 +169,7 @@ def qa_aggregate_command(
 ) -> None:
     """Refit Dawid-Skene over the project and relabel every machine-made final label
     (human decisions are kept)."""
+    from annotary.services.database import open_database
     from annotary.services.qa.aggregate import aggregate_project
 
     database = open_database(database_url(db))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.table import Table
 
 from annotary.cli.common import (
     AdminOption,
@@ -35,7 +33,6 @@ from annotary.cli.common import (
     print_import_report,
     print_json,
 )
-from annotary.client import AnnotaryClient
 from annotary.errors import (
     E_REQUEST_INVALID,
     E_UNAUTHENTICATED,
@@ -44,6 +41,9 @@ from annotary.errors import (
     Unauthenticated,
 )
 
+if TYPE_CHECKING:
+    from annotary.client import AnnotaryClient
+
 remote_app = typer.Typer(
     help="Work with a running annotary server (REST API) instead of a local database.",
     no_args_is_help=True,
@@ -51,6 +51,11 @@ remote_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    # The people and calibration commands of `remote` live in their own modules.
+    from annotary.cli import calibration_cmds, remote_people_cmds
+
+    remote_people_cmds.add_remote_commands()
+    calibration_cmds.add_remote_commands()
     app.add_typer(remote_app, name="remote")
 
 
@@ -76,6 +81,9 @@ def connection(
 
 @contextmanager
 def _client(ctx: typer.Context) -> Iterator[AnnotaryClient]:
+    # httpx loads only for the command that talks to the server.
+    from annotary.client import AnnotaryClient
+
     server, token = ctx.obj
     if not token:
         raise Unauthenticated(
@@ -90,6 +98,8 @@ def _client(ctx: typer.Context) -> Iterator[AnnotaryClient]:
 @remote_app.command("projects")
 def projects(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the projects you belong to (admins: all)."""
+    from rich.table import Table
+
     with _client(ctx) as client:
         rows = client.projects()
     if as_json:
@@ -110,6 +120,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show a project's items by status and kind."""
+    from rich.table import Table
+
     with _client(ctx) as client:
         result = client.status(project)
     if as_json:
@@ -164,6 +176,8 @@ def import_file(
 @remote_app.command("users")
 def users(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List users and their project roles (global admins)."""
+    from rich.table import Table
+
     with _client(ctx) as client:
         rows = client.users()
     if as_json:
@@ -259,6 +273,8 @@ def skip(
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:
+    import orjson
+
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

@@ -14,6 +14,7 @@ from annotary.cli.common import (
     PasswordOption,
     ProjectArg,
     UsernameArg,
+    add_once,
     console,
     print_json,
 )
@@ -32,7 +33,8 @@ from annotary.cli.remote_cmds import _client, remote_app
 from annotary.errors import E_REQUEST_INVALID, FieldError, Invalid
 
 
-def register(_app: typer.Typer) -> None:
+def add_remote_commands() -> None:
+    """Add these commands to `annotary remote` (`remote_cmds.register` calls this)."""
     for name, command in (
         ("users-deactivate", users_deactivate),
         ("users-reactivate", users_reactivate),
@@ -44,7 +46,7 @@ def register(_app: typer.Typer) -> None:
         ("pool", pool),
         ("stats", stats),
     ):
-        remote_app.command(name)(command)
+        add_once(remote_app, name, command)
 
 
 def users_deactivate(ctx: typer.Context, username: UsernameArg) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from annotary.cli.common import DbOption, console, database_url
-from annotary.config import load_settings
-from annotary.services.database import open_database
-from annotary.services.demo import Demo, setup_demo
+
+if TYPE_CHECKING:
+    from annotary.services.demo import Demo
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +44,10 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /api/v1/docs) until interrupted."""
+    from annotary.config import load_settings
+    from annotary.services.database import open_database
+    from annotary.services.demo import setup_demo
+
     if demo:
         made = setup_demo(demo_dir, db)
         url = made.database_url

@@ -55,6 +55,8 @@ def _sorted_categories(codes: Codes, raw_values: Floats) -> tuple[Codes, Floats]
     distinct, position = np.unique(raw_values, return_inverse=True)
     if distinct.size == 0:  # no categories: every code is missing
         return codes, distinct
+    if distinct.size == raw_values.size and np.array_equal(position, np.arange(distinct.size)):
+        return codes, distinct  # already distinct and ascending: nothing to re-code
     recoded = np.where(codes >= 0, position[np.maximum(codes, 0)], MISSING)
     return recoded.astype(np.int64), distinct
 

@@ -1,15 +1,15 @@
 """Agreement on any file of labels: the use case behind `annotary agreement`.
 
-`core.quality.files` reads the file (wide or long) into a table of string
-labels; this module checks the options against the metric, picks the coders,
-turns labels into what the statistic needs (codes, numbers, or ordered
-categories) and calls the core statistic, which raises E601 when the value is
-undefined on the data. Malformed input or options that do not fit are E602.
+`core.quality.files` reads the file (wide or long) into a table of label
+codes; this module checks the options against the metric, picks the coders,
+turns labels into what the statistic needs (codes of sorted or ordered
+categories, or the number each label stands for) and calls the core
+statistic, which raises E601 when the value is undefined on the data.
+Malformed input or options that do not fit are E602.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -19,9 +19,9 @@ import numpy.typing as npt
 
 from annotary.core.quality import (
     LEVELS,
+    MISSING,
     Level,
     cohen_kappa,
-    encode_wide,
     fleiss_kappa,
     krippendorff_alpha,
     percent_agreement,
@@ -33,8 +33,8 @@ from annotary.core.quality.files import (
     LongColumns,
     check_order,
     input_error,
+    label_values,
     number,
-    numbers,
     read_labels,
 )
 
@@ -146,54 +146,58 @@ def _coders(table: LabelTable, request: AgreementRequest) -> LabelTable:
     return table
 
 
-def _ordered(table: LabelTable, order: tuple[str, ...] | None, why: str) -> list[list[Any]]:
-    """Labels an ordered statistic can use: strings listed in `order`, or numbers."""
-    if order is not None:
-        check_order(table, order)
-        return [list(row) for row in table.labels]
-    if not any(number(label) is not None for row in table.labels for label in row if label):
+def _category_codes(
+    table: LabelTable, order: tuple[str, ...] | None
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Codes into the labels sorted, or into `order` (checked already), and how many."""
+    categories = list(order) if order is not None else sorted(table.labels)
+    position = {label: code for code, label in enumerate(categories)}
+    recode = np.array([position[label] for label in table.labels] + [MISSING], dtype=np.int64)
+    return recode[table.codes], len(categories)  # code -1 picks the last entry: MISSING
+
+
+def _ordered_values(table: LabelTable, why: str) -> npt.NDArray[np.float64]:
+    """The number of each label, for a statistic that needs ordered categories and no --order."""
+    if not any(number(label) is not None for label in table.labels):
         raise input_error(
             f"{why} needs ordered categories: the labels are not numbers, so give "
             "their order with --order, e.g. --order low,medium,high"
         )
     # Mostly numbers: the others are likely typos, so name their lines.
-    return numbers(table, f"{why} without --order")
-
-
-def _as_floats(rows: list[list[float | None]], n_coders: int) -> npt.NDArray[np.float64]:
-    return np.array(
-        [[math.nan if value is None else value for value in row] for row in rows],
-        dtype=np.float64,
-    ).reshape(len(rows), n_coders)
+    return label_values(table, f"{why} without --order")
 
 
 def _value(table: LabelTable, request: AgreementRequest) -> float:
-    metric, n_coders = request.metric, len(table.coders)
+    metric, codes = request.metric, table.codes
     if metric == "alpha":
         level = cast(Level, request.level or "nominal")  # checked by _check_options
         if level in ("interval", "ratio"):
-            values = numbers(table, f"--level {level}")
-            return krippendorff_alpha(_as_floats(values, n_coders), level)
+            return krippendorff_alpha(codes, level, values=label_values(table, f"--level {level}"))
         if level == "ordinal" and request.order is None:
-            values = _ordered(table, None, "--level ordinal")
-            return krippendorff_alpha(_as_floats(values, n_coders), level)
+            values = _ordered_values(table, "--level ordinal")
+            return krippendorff_alpha(codes, level, values=values)
         if request.order is not None:
             check_order(table, request.order)
-        codes, _ = encode_wide(table.labels, request.order)
-        return krippendorff_alpha(codes, level)
+        return krippendorff_alpha(_category_codes(table, request.order)[0], level)
     if metric == "cohen" and request.weights is not None:
         weights = cast(Weights, request.weights)
-        labels = _ordered(table, request.order, f"--weights {weights}")
-        codes, categories = encode_wide(labels, request.order)
-        return cohen_kappa(codes[:, 0], codes[:, 1], weights, len(categories))
-    codes, categories = encode_wide(table.labels)
+        if request.order is not None:
+            check_order(table, request.order)
+            ordered, n_categories = _category_codes(table, request.order)
+        else:
+            values = _ordered_values(table, f"--weights {weights}")
+            distinct, position = np.unique(values, return_inverse=True)
+            ordered = np.append(position, MISSING)[codes]
+            n_categories = distinct.size
+        return cohen_kappa(ordered[:, 0], ordered[:, 1], weights, n_categories)
+    nominal, n_categories = _category_codes(table, None)
     if metric == "fleiss":
-        return fleiss_kappa(codes, len(categories))
+        return fleiss_kappa(nominal, n_categories)
     if metric == "cohen":
-        return cohen_kappa(codes[:, 0], codes[:, 1], None, len(categories))
+        return cohen_kappa(nominal[:, 0], nominal[:, 1], None, n_categories)
     if metric == "scott":
-        return scott_pi(codes[:, 0], codes[:, 1])
-    return percent_agreement(codes[:, 0], codes[:, 1])
+        return scott_pi(nominal[:, 0], nominal[:, 1])
+    return percent_agreement(nominal[:, 0], nominal[:, 1])
 
 
 def table_agreement(table: LabelTable, request: AgreementRequest) -> AgreementResult:
@@ -201,13 +205,13 @@ def table_agreement(table: LabelTable, request: AgreementRequest) -> AgreementRe
     _check_options(request)
     used = _coders(table, request)
     value = _value(used, request)
-    per_unit = np.array([sum(v is not None for v in row) for row in used.labels], dtype=np.int64)
+    per_unit = np.count_nonzero(used.codes >= 0, axis=1)
     return AgreementResult(
         metric=request.metric,
         level=request.level or ("ordinal" if request.weights else "nominal"),
         weights=request.weights,
         value=float(value),
-        n_units=len(used.units),
+        n_units=used.n_units,
         n_coders=len(used.coders),
         n_pairable=int(per_unit[per_unit >= 2].sum()),
     )

@@ -72,6 +72,9 @@ from annotary.storage.submit_store import (
     turn_in_lease,
 )
 
+MAX_TIME_SPENT_MS = 2**31 - 1
+"""The most an annotation's time, added up over its reworks, can hold (a 32-bit column)."""
+
 
 @dataclass(frozen=True)
 class ReworkLease:
@@ -173,7 +176,7 @@ def submit_rework(
             payload=merged,
             schema_version=seat.schema_version,
             guideline_version=seat.guideline_version,
-            time_spent_ms=(row.time_spent_ms or 0) + max(spent, 0),
+            time_spent_ms=min((row.time_spent_ms or 0) + max(spent, 0), MAX_TIME_SPENT_MS),
             flags=[*row.flags, *(f for f in flags if f not in row.flags)],
         )
     if not close_rework_row(conn, row.row_id, DONE if merged is not None else DROPPED, now):

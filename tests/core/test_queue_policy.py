@@ -13,6 +13,7 @@ from annotary.core.queue import (
     ServeGold,
     ServeQualification,
     ServeRegular,
+    ServeRework,
     after_gold_answer,
     allowed_routes,
     choose_next,
@@ -188,3 +189,23 @@ def test_adjudication_tier_raises_the_bar_for_every_item() -> None:
     assert senior_routes(reviewer, SENIOR_RULES, "adjudication", "expert") == RouteFilter(
         False, frozenset()
     )
+
+
+@pytest.mark.parametrize(
+    ("terms", "paused", "qualified", "draw"),
+    list(itertools.product([False, True], [False, True], [False, True], [0.01, 0.5])),
+)
+def test_rework_comes_after_the_gates_and_before_gold(terms, paused, qualified, draw) -> None:
+    """A rework task waiting for the annotator (SPEC 8) is served once every gate
+    passes, before gold and new items; the gold draw still decides what follows."""
+    rules = QueueRules(gold_rate=0.1, terms_required=True, qualification_items=5)
+    state = AnnotatorState("annotator", frozenset(), terms, paused, None, qualified, False, True)
+    decision = choose_next(state, rules, draw)
+    if not terms or paused:
+        assert isinstance(decision, Refuse)
+    elif not qualified:
+        assert decision == ServeQualification()
+    else:
+        routes = RouteFilter(True, frozenset())
+        then = ServeGold(routes) if draw < 0.1 else ServeRegular(routes)
+        assert decision == ServeRework(routes, then)

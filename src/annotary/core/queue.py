@@ -8,9 +8,11 @@ Serving order for `next task`:
 2. refusal when the annotator must accept the confidentiality terms, is paused,
    or failed the qualification;
 3. qualification gold items until the qualification is decided;
-4. at the gold rate (a uniform draw below `gold_rate`), a gold item the
+4. a rework task of the annotator's own (an item sent back for them to redo
+   some fields of their annotation under a newer version; SPEC 8), if any;
+5. at the gold rate (a uniform draw below `gold_rate`), a gold item the
    annotator has not seen;
-5. otherwise the highest-priority item that needs annotations, that the
+6. otherwise the highest-priority item that needs annotations, that the
    annotator has not annotated or skipped, and that routing allows.
 """
 
@@ -75,6 +77,8 @@ class AnnotatorState:
     pause_reason: str | None = None
     qualified: bool = False
     qualification_failed: bool = False
+    rework_waiting: bool = False
+    """One of the annotator's annotations waits for them to redo some fields."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,15 @@ class ServeRegular:
     routes: RouteFilter
 
 
-Decision = Refuse | ServeQualification | ServeGold | ServeRegular
+@dataclass(frozen=True)
+class ServeRework:
+    """Serve the annotator's rework task if `routes` still allow its item; else `then`."""
+
+    routes: RouteFilter
+    then: ServeGold | ServeRegular
+
+
+Decision = Refuse | ServeQualification | ServeRework | ServeGold | ServeRegular
 
 
 def choose_next(state: AnnotatorState, rules: QueueRules, draw: float) -> Decision:
@@ -140,9 +152,10 @@ def choose_next(state: AnnotatorState, rules: QueueRules, draw: float) -> Decisi
             )
         return ServeQualification()
     routes = allowed_routes(state, rules.routes)
-    if draw < rules.gold_rate:
-        return ServeGold(routes)
-    return ServeRegular(routes)
+    then = ServeGold(routes) if draw < rules.gold_rate else ServeRegular(routes)
+    if state.rework_waiting:
+        return ServeRework(routes, then)
+    return then
 
 
 def allowed_routes(state: AnnotatorState, routes: Sequence[Route]) -> RouteFilter:

@@ -12,7 +12,9 @@ that serves it:
   other fields kept, the redone ones replaced, all validated together;
 - `merge_final`: the item's final label after rework: the fields nobody
   redid keep their final value (an adjudicated decision stays), the redone
-  ones take the new consensus.
+  ones take the new consensus;
+- `refinalize`: that final label with its record (per-field method and
+  agreement), or the verdict that the redone fields need a reviewer.
 
 >>> from annotary.core.schema.fields import AnnotationSchema
 >>> v1 = AnnotationSchema.model_validate({"fields": [
@@ -36,6 +38,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotary.core.consensus.outcome import ItemConsensus
 from annotary.core.schema.diff import diff_schemas
 from annotary.core.schema.fields import AnnotationSchema
 from annotary.core.schema.recheck import MAX_EXAMPLES, Recheck, recheck, top_field
@@ -154,6 +157,97 @@ def merge_final(
     merged = {k: v for k, v in previous.items() if k in names and k not in fields}
     merged.update({k: consensus[k] for k in fields if consensus.get(k) is not None})
     return merged
+
+
+def task_view(
+    new: AnnotationSchema, fields: Sequence[str], previous: dict[str, Any]
+) -> dict[str, Any]:
+    """What a rework task shows its annotator: the fields to redo (those the
+    current schema still has) and their earlier values of them.
+
+    >>> from annotary.core.schema.fields import AnnotationSchema
+    >>> v2 = AnnotationSchema.model_validate({"fields": [
+    ...     {"name": "s", "kind": "label", "labels": ["pos", "neg"]},
+    ...     {"name": "why", "kind": "text", "required": False}]})
+    >>> task_view(v2, ["s", "why", "gone"], {"s": "pos", "gone": 1})
+    {'fields': ['s', 'why'], 'previous': {'s': 'pos'}}
+    """
+    names = {f.name for f in new.fields}
+    asked = [name for name in fields if name in names]
+    return {"fields": asked, "previous": {k: previous[k] for k in asked if k in previous}}
+
+
+@dataclass(frozen=True)
+class Refinal:
+    """An item's final label after its rework (`agreed`), or the verdict that the
+    redone fields need a reviewer (not `agreed`; then only `problems` matters)."""
+
+    agreed: bool
+    payload: dict[str, Any]
+    fields: dict[str, dict[str, Any]]
+    """The per-field record: kept for the fields not redone, new for the redone ones."""
+    method: str
+    agreement: float | None
+    confidence: float | None
+    problems: tuple[str, ...] = ()
+
+
+def refinalize(
+    new: AnnotationSchema,
+    previous: dict[str, Any] | None,
+    previous_fields: dict[str, Any],
+    consensus: ItemConsensus,
+    fields: Sequence[str],
+    item: dict[str, Any] | None,
+    *,
+    single: bool = False,
+) -> Refinal:
+    """The final label of an item whose annotators redid `fields`, from the
+    consensus of the redone annotations: `merge_final` of the `previous` final
+    payload and the consensus. It stands when every redone field passes its
+    threshold (or the item has a single annotator, `single`, as at overlap 1)
+    and the merged label is a valid annotation (checked against `item` when
+    given). Method, agreement and confidence are those of the redone fields;
+    the fields kept keep their record from `previous_fields`.
+
+    >>> from annotary.core.consensus.outcome import FieldOutcome
+    >>> from annotary.core.schema.fields import AnnotationSchema
+    >>> v2 = AnnotationSchema.model_validate({"fields": [
+    ...     {"name": "s", "kind": "label", "labels": ["pos", "neg", "mixed"]},
+    ...     {"name": "n", "kind": "label", "labels": ["a", "b"]}]})
+    >>> s = FieldOutcome("mixed", "majority", "share", 1.0, 1.0, 0.66)
+    >>> n = FieldOutcome("b", "majority", "share", 0.5, 0.5, 0.66)
+    >>> kept = {"n": {"method": "majority", "agreement": 1.0}}
+    >>> done = refinalize(v2, {"s": "pos", "n": "a"}, kept,
+    ...                   ItemConsensus({"s": "mixed", "n": "b"}, {"s": s, "n": n}), ["s"], None)
+    >>> done.agreed, done.payload, sorted(done.fields), done.agreement
+    (True, {'n': 'a', 's': 'mixed'}, ['n', 's'], 1.0)
+    """
+    names = {f.name for f in new.fields}
+    redone = [name for name in fields if name in consensus.fields]
+    outcomes = [consensus.fields[name] for name in redone]
+    payload = merge_final(new, previous, consensus.payload, redone)
+    problems = tuple(f"{p.path}: {p.reason}" for p in validate_annotation(new, payload, item))
+    passed = single or all(outcome.passed for outcome in outcomes)
+    record = {
+        name: value
+        for name, value in previous_fields.items()
+        if name in names and name not in redone
+    }
+    record.update({name: consensus.fields[name].record() for name in redone})
+    used = {outcome.method for outcome in outcomes}
+    method = next((m for m in ("dawid_skene", "weighted") if m in used), "majority")
+    agreements = [o.agreement for o in outcomes if o.agreement is not None]
+    confidences = [o.confidence for o in outcomes if o.confidence is not None]
+    return Refinal(
+        agreed=passed and not problems,
+        payload=payload,
+        fields=record,
+        method=method,
+        agreement=min(agreements) if agreements else None,
+        confidence=min(confidences) if confidences else None,
+        problems=problems,
+    )
 
 
 @dataclass(frozen=True)

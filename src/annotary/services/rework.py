@@ -10,29 +10,36 @@ added since that apply to it, fields that no longer validate, and the named
 fields. An item with any such annotation moves to status `rework` and keeps
 its final label (as `previous_final`) until the rework completes.
 
-The queue's part (not built yet; the tables and the pure steps are here):
+The queue serves the work (`services.queue.rework_tasks`):
 
 - serve: after the caller's live lease and the gates (terms, pause,
   qualification), before gold and new items, an open `rework_annotations` row
-  of the caller whose rework is open and whose item is in `rework`: lease the
-  item (counted in `lease_count`, swept like any lease) and send the task with
-  `rework = {"fields": row.fields, "previous": {f: row.previous_payload[f]}}`
-  and the current schema and guideline versions;
+  of the caller whose rework is open and whose item is in `rework`: the item
+  is leased (counted in `lease_count`, swept like any lease) and the task
+  carries `rework = {"fields": row.fields, "previous": {f: row.previous_payload[f]}}`
+  and the current schema and guideline versions. The project's routing must
+  still let the author take the item, else the row is dropped;
 - submit on a lease of an item in `rework`: the answer holds only those
   fields; `core.rework.merge_answer(schema, stored payload, fields, answer,
-  item)` gives the merged payload or the errors (422 E201). Store it in the
-  annotation row (payload, schema_version, guideline_version = current), mark
-  the row `done`, turn the lease in. A skip marks it `dropped`;
+  item)` gives the merged payload or the errors (422 E201). It is stored in
+  the annotation row (payload, schema_version, guideline_version = current),
+  the row is `done`, the lease turned in. A skip (or flags alone) marks it
+  `dropped`;
 - complete, in the same transaction with the item row locked, when no row of
   the rework is `open`: previous status `queued` -> back to `queued`;
   `adjudication` -> `settle` over all answers; `finalized`/`review` -> the
-  consensus of the `done` annotations over the rework's fields only (agreement
-  on those fields), final label = `core.rework.merge_final(schema,
-  previous_final["payload"], consensus, fields)` (replace the row: method,
-  confidence, agreement of the redone fields), status finalized (or review
-  when sampled); below the threshold -> `adjudication` without a final label,
-  `previous_final` shown to the reviewer. Every row `dropped` -> back to the
+  consensus of the `done` annotations over the rework's fields only,
+  `core.rework.refinalize` (final label = `merge_final(previous final
+  payload, consensus, fields)`, with method, confidence and agreement of the
+  redone fields and the kept fields' per-field record), status finalized (or
+  review when sampled); below the threshold -> `adjudication` without a final
+  label, the case showing `previous_final`. Every row `dropped` -> back to the
   previous status, final label untouched. Then the rework is `done`.
+
+People who stop working on the project (deactivated, removed) have their open
+rows dropped at once, so no rework waits for them. `cancel_rework` gives back
+the leases on the items in rework (a submit on one is then refused, E801) and
+puts the items back as they were.
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ from annotary.storage.models import (
     Prelabel,
     Project,
     ProjectSecret,
+    Rework,
+    ReworkAnnotation,
     Skip,
 )
 
@@ -65,6 +67,7 @@ def table_of(model: type[Base]) -> Table:
 items, leases, annotations_table = table_of(Item), table_of(Lease), table_of(Annotation)
 projects, memberships, skips = table_of(Project), table_of(Membership), table_of(Skip)
 prelabels, project_secrets = table_of(Prelabel), table_of(ProjectSecret)
+reworks, rework_annotations = table_of(Rework), table_of(ReworkAnnotation)
 TIME = DateTime(timezone=True)
 
 
@@ -134,10 +137,25 @@ _LIVE_LEASE = (
     .limit(1)
     .scalar_subquery()
 )
+# The member's oldest open rework row in the project (SPEC 8): one probe of
+# `ix_rework_annotations_user_id_status`, which finds nothing for nearly everyone.
+_OPEN_REWORK = (
+    select(rework_annotations.c.id)
+    .join_from(rework_annotations, reworks, reworks.c.id == rework_annotations.c.rework_id)
+    .where(
+        rework_annotations.c.user_id == memberships.c.user_id,
+        rework_annotations.c.status == literal_column("'open'"),
+        reworks.c.project_id == projects.c.id,
+        reworks.c.status == literal_column("'open'"),
+    )
+    .order_by(rework_annotations.c.id)
+    .limit(1)
+    .scalar_subquery()
+)
 # The membership row is locked (PostgreSQL) so that one user's concurrent
 # `next task` calls serialize: the second sees the lease the first made.
 _SEAT_BY_NAME = (
-    select(*SEAT_COLUMNS, _LIVE_LEASE)
+    select(*SEAT_COLUMNS, _LIVE_LEASE, _OPEN_REWORK)
     .join_from(projects, memberships, memberships.c.project_id == projects.c.id)
     .join(project_secrets, project_secrets.c.project_id == projects.c.id)
     .where(memberships.c.user_id == bindparam("user"), projects.c.name == bindparam("name"))
@@ -145,15 +163,23 @@ _SEAT_BY_NAME = (
 )
 
 
-def seat_by_name(
-    conn: Connection, user_id: int, project_name: str, now: datetime
-) -> tuple[Seat, int | None] | None:
-    """The user's locked seat in the named project and their live lease id, if any."""
+@dataclass(frozen=True)
+class SeatAt:
+    """A member's locked seat, their live lease and their oldest open rework row."""
+
+    seat: Seat
+    live_lease: int | None
+    rework_row: int | None
+
+
+def seat_by_name(conn: Connection, user_id: int, project_name: str, now: datetime) -> SeatAt | None:
+    """The user's locked seat in the named project, their live lease id and their
+    oldest open rework row (`rework_annotations.id`), if any."""
     params = {"user": user_id, "name": project_name, "at": now}
     row = conn.execute(_SEAT_BY_NAME, params).first()
     if row is None:
         return None
-    return Seat(*row[:-1]), row[-1]
+    return SeatAt(Seat(*row[:-2]), row[-2], row[-1])
 
 
 _EXPIRED = (
@@ -345,15 +371,16 @@ def lease_item(
 
 
 _LEASED_ITEM = (
-    select(leases.c.id, leases.c.expires_at, items.c.id, *LEASE_COLUMNS)
+    select(leases.c.id, leases.c.expires_at, items.c.id, *LEASE_COLUMNS, items.c.status)
     .join_from(leases, items, items.c.id == leases.c.item_id)
     .where(leases.c.id == bindparam("id"))
 )
 
 
-def leased_item(conn: Connection, lease_id: int) -> LeasedItem:
-    """A live lease and its item, to serve it again."""
-    return LeasedItem(*conn.execute(_LEASED_ITEM, {"id": lease_id}).one())
+def leased_item(conn: Connection, lease_id: int) -> tuple[LeasedItem, str]:
+    """A live lease and its item, to serve it again, with the item's status."""
+    row = conn.execute(_LEASED_ITEM, {"id": lease_id}).one()
+    return LeasedItem(*row[:-1]), row[-1]
 
 
 _PRELABELS = (

@@ -3,11 +3,13 @@ rework records, and the item statuses they hold."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from annotary.storage.models import (
@@ -20,6 +22,8 @@ from annotary.storage.models import (
     User,
     utcnow,
 )
+from annotary.storage.queue_store import items, leases, rework_annotations, reworks
+from annotary.storage.rework_queue_store import lock_items
 
 REWORKABLE: Final = ("queued", "adjudication", "review", "finalized")
 """Item statuses rework may take an item from (gold, escalated and decomposed
@@ -125,6 +129,7 @@ def final_labels_of(session: Session, item_ids: Iterable[int]) -> dict[int, dict
                 "agreement": label.agreement,
                 "decided_by": label.decided_by,
                 "reason": label.reason,
+                "fields": label.fields,
             }
     return out
 
@@ -196,30 +201,97 @@ def add_rework(
 
 
 def cancel_open_reworks(session: Session, project_id: int) -> int:
-    """Close every open rework of the project: items still in `rework` go back to
-    the status they had; open annotations are dropped. The number of items."""
-    reworks = session.scalars(
-        select(Rework).where(Rework.project_id == project_id, Rework.status == "open")
-    ).all()
-    now = utcnow()
-    for rework in reworks:
-        session.execute(
-            update(Item)
-            .where(Item.id == rework.item_id, Item.status == REWORK)
-            .values(status=rework.previous_status)
-        )
-        rework.status, rework.completed_at = "cancelled", now
-    ids = [r.id for r in reworks]
-    for start in range(0, len(ids), CHUNK):
-        session.execute(
-            update(ReworkAnnotation)
-            .where(
-                ReworkAnnotation.rework_id.in_(ids[start : start + CHUNK]),
-                ReworkAnnotation.status == "open",
+    """Close every open rework of the project: the leases on their items are given
+    back, the items go back to the status they had (final labels untouched) and
+    open rows are dropped. The number of reworks cancelled.
+
+    The queue's lock order holds (a lease, then its item, then the rework): the
+    leases go first, so a submit already turning one in finishes before the
+    items are locked; once they are, no rework can complete, and the leases
+    made meanwhile go too.
+    """
+    conn, now = session.connection(), utcnow()
+    item_ids = sorted(
+        conn.execute(
+            select(reworks.c.item_id).where(
+                reworks.c.project_id == project_id, reworks.c.status == "open"
             )
-            .values(status="dropped")
+        ).scalars()
+    )
+    cancelled: list[tuple[int, int, str]] = []
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = item_ids[start : start + CHUNK]
+        freed = _drop_leases(conn, chunk)
+        lock_items(conn, chunk)
+        freed.update(_drop_leases(conn, chunk))
+        if freed:
+            conn.execute(_FREE_SLOTS, [{"item": i, "freed": n} for i, n in sorted(freed.items())])
+        cancelled.extend(
+            conn.execute(
+                update(reworks)
+                .where(reworks.c.item_id.in_(chunk), reworks.c.status == "open")
+                .values(status="cancelled", completed_at=now)
+                .returning(reworks.c.id, reworks.c.item_id, reworks.c.previous_status)
+            ).tuples()
         )
-    return len(reworks)
+    by_status: dict[str, list[int]] = {}
+    for _, item_id, previous in cancelled:
+        by_status.setdefault(previous, []).append(item_id)
+    for previous, ids in by_status.items():
+        for start in range(0, len(ids), CHUNK):
+            conn.execute(
+                update(items)
+                .where(items.c.id.in_(ids[start : start + CHUNK]), items.c.status == REWORK)
+                .values(status=previous)
+            )
+    rework_ids = sorted(r for r, _, _ in cancelled)
+    for start in range(0, len(rework_ids), CHUNK):
+        conn.execute(
+            update(rework_annotations)
+            .where(
+                rework_annotations.c.rework_id.in_(rework_ids[start : start + CHUNK]),
+                rework_annotations.c.status == "open",
+            )
+            .values(status="dropped", done_at=now)
+        )
+    return len(cancelled)
+
+
+_FREE_SLOTS = (
+    update(items)
+    .where(items.c.id == bindparam("item"))
+    .values(lease_count=items.c.lease_count - bindparam("freed", type_=Integer))
+)
+
+
+def _drop_leases(conn: Connection, item_ids: list[int]) -> Counter[int]:
+    """Delete every lease on the items; how many per item."""
+    gone = conn.execute(
+        delete(leases).where(leases.c.item_id.in_(item_ids)).returning(leases.c.item_id)
+    )
+    return Counter(gone.scalars())
+
+
+def last_rework_of(session: Session, item_id: int) -> dict[str, Any] | None:
+    """The item's latest completed rework: its fields, the versions it was redone
+    under and the final label it had before (what a senior deciding the item
+    after it is shown)."""
+    rework = session.scalar(
+        select(Rework)
+        .where(Rework.item_id == item_id, Rework.status == "done")
+        .order_by(Rework.id.desc())
+        .limit(1)
+    )
+    if rework is None:
+        return None
+    return {
+        "fields": rework.fields,
+        "schema_version": rework.schema_version,
+        "guideline_version": rework.guideline_version,
+        "previous_status": rework.previous_status,
+        "previous_final": rework.previous_final,
+        "completed_at": rework.completed_at.isoformat() if rework.completed_at else None,
+    }
 
 
 def count_open_reworks(session: Session, project_id: int) -> int:

@@ -54,6 +54,8 @@ class HeldLease:
     gold_answer: dict[str, Any] | None
     """The item's gold answer; None for an item that is not gold."""
     seat: Seat | None
+    item_status: str
+    """As read, unlocked: `rework` marks a rework task (see `services.queue.rework_tasks`)."""
 
     @property
     def is_gold(self) -> bool:
@@ -78,6 +80,7 @@ _HELD_LEASE = (
         items.c.content,
         items.c.metadata,
         gold_answers.c.answer,
+        items.c.status,
         memberships.c.id.is_not(None),
         *SEAT_COLUMNS,
     )
@@ -103,9 +106,9 @@ def held_lease(conn: Connection, user_id: int, lease_id: int) -> HeldLease | Non
     row = conn.execute(_HELD_LEASE, {"lease": lease_id, "user": user_id}).first()
     if row is None:
         return None
-    seat = Seat(*row[7:]) if row[6] else None
+    seat = Seat(*row[8:]) if row[7] else None
     gold = dict(row[5]) if row[5] is not None else None
-    return HeldLease(row[0], row[1], row[2], row[3], row[4], gold, seat)
+    return HeldLease(row[0], row[1], row[2], row[3], row[4], gold, seat, row[6])
 
 
 _ANNOTATION_VALUES = (

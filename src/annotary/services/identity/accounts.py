@@ -36,6 +36,7 @@ from annotary.services.audit import record_event
 from annotary.services.identity.access import Actor, require_admin
 from annotary.services.identity.auth import digest
 from annotary.services.identity.users import MIN_PASSWORD_LENGTH, UserInfo, describe_user
+from annotary.services.queue.rework_tasks import drop_rework_of
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import User, utcnow
 from annotary.storage.people_store import (
@@ -106,6 +107,8 @@ def deactivate_user(db: Database, username: str, actor: Actor | None = None) -> 
         sessions = end_web_sessions(session, user.id)
         revoked = revoke_api_tokens(session, user.id, utcnow())
         released = release_leases(session, [user.id])
+        # No rework waits for them: their open rework rows are dropped.
+        reworks = drop_rework_of(session.connection(), [user.id], plugins=db.plugins)
         record_event(
             session,
             "user.deactivate",
@@ -116,6 +119,7 @@ def deactivate_user(db: Database, username: str, actor: Actor | None = None) -> 
                 "sessions_ended": sessions,
                 "tokens_revoked": len(revoked),
                 "leases_released": released,
+                "reworks_dropped": reworks,
             },
             source=source,
         )

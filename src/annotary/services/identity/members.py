@@ -19,6 +19,7 @@ from annotary.services.audit import record_event
 from annotary.services.identity.access import ALL_ROLES, MANAGER, Actor, project_for, require_role
 from annotary.services.identity.auth import aware_or_none
 from annotary.services.projects import get_project
+from annotary.services.queue.rework_tasks import drop_rework_of
 from annotary.storage.db import Database, read_session, write_transaction
 from annotary.storage.models import Membership, Project, User, utcnow
 from annotary.storage.people_store import (
@@ -174,13 +175,17 @@ def remove_member(
         role = membership.role
         delete_membership(session, membership)
         released = release_leases(session, [user.id], project_id=project_id)
+        # No rework waits for them: their open rework rows are dropped.
+        reworks = drop_rework_of(
+            session.connection(), [user.id], project_id=project_id, plugins=db.plugins
+        )
         record_event(
             session,
             "member.remove",
             actor_id=actor.user_id if actor else None,
             project_id=project_id,
             target=f"user:{username}",
-            details={"role": role, "leases_released": released},
+            details={"role": role, "leases_released": released, "reworks_dropped": reworks},
             source=actor.source if actor else "cli",
         )
     return Removal(username, role, released)

@@ -65,6 +65,7 @@ from annotary.storage.models import (
     utcnow,
 )
 from annotary.storage.review_store import head_of_senior_queue, skills_of
+from annotary.storage.rework_store import last_rework_of
 
 SeniorQueue = Literal["adjudication", "escalated", "review"]
 SENIOR = frozenset({REVIEWER, EXPERT, MANAGER})
@@ -85,6 +86,9 @@ class Case:
     suggestion: dict[str, Any] | None
     agreement: float | None
     final: dict[str, Any] | None
+    rework: dict[str, Any] | None = None
+    """The item's last completed rework (SPEC 8): the fields redone, the versions
+    and the final label it had before (`previous_final`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +104,7 @@ class Case:
             "suggestion": self.suggestion,
             "agreement": self.agreement,
             "final": self.final,
+            "rework": self.rework,
         }
 
 
@@ -217,6 +222,7 @@ def _case(session: Session, project: Project, item: Item, db: Database) -> Case:
             if final
             else None
         ),
+        rework=last_rework_of(session, item.id),
     )
 
 

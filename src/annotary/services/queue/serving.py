@@ -2,22 +2,24 @@
 
 The policy (what to serve, what a gold answer means) is `core.queue`; the
 atomic claims are `storage.queue_store` and `storage.gold_store`; what a
-submit does to the annotator's standing is `standing`; this module wires them
-together inside one write transaction per request, in as few statements as it
-can: these are the server's hottest paths.
+submit does to the annotator's standing is `standing`; rework tasks (an
+annotator redoing fields of their own annotation, SPEC 8) are `rework_tasks`;
+this module wires them together inside one write transaction per request, in
+as few statements as it can: these are the server's hottest paths.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from annotary.core.plugins.registry import Plugins
 from annotary.core.queue import (
     FLAGS,
     AnnotatorState,
@@ -25,6 +27,7 @@ from annotary.core.queue import (
     Refuse,
     ServeGold,
     ServeQualification,
+    ServeRework,
     choose_next,
     item_reference,
 )
@@ -33,18 +36,24 @@ from annotary.core.schema.validation import validate_annotation
 from annotary.errors import (
     E_ANNOTATION_INVALID,
     E_FORBIDDEN,
-    E_LEASE_NOT_FOUND,
     E_NOT_MEMBER,
     FieldError,
     Forbidden,
     Invalid,
-    NotFound,
     quote,
 )
 from annotary.services.identity.access import WORKERS, Actor, project_for
 from annotary.services.projects import schema_at
 from annotary.services.queue.finalize import QUEUED, escalate, settle, store_final_label
+from annotary.services.queue.rework_tasks import (
+    ReworkLease,
+    rework_view,
+    serve_rework,
+    skip_rework,
+    submit_rework,
+)
 from annotary.services.queue.standing import count_and_score, decide_qualification_early
+from annotary.services.queue.tasks import SubmitResult, Task, as_utc, lease_not_found
 from annotary.services.queue.workflow import lease_timeout, rules_of
 from annotary.storage.db import Database, write_connection
 from annotary.storage.gold_store import claim_gold
@@ -58,6 +67,7 @@ from annotary.storage.queue_store import (
     reclaim_expired,
     seat_by_name,
 )
+from annotary.storage.rework_queue_store import REWORK
 from annotary.storage.submit_store import (
     HeldLease,
     TurnIn,
@@ -67,63 +77,6 @@ from annotary.storage.submit_store import (
     set_item_state,
     turn_in_lease,
 )
-
-
-@dataclass(frozen=True)
-class Task:
-    """What an annotator is served: the leased item, its schema version and pre-labels.
-
-    The annotator sees the item under an opaque reference (`item_ref`), never its
-    id: ids are sequential and would give gold items away (SPEC 5).
-    """
-
-    leased: LeasedItem
-    item_ref: str
-    schema_version: int
-    guideline_version: int
-    prelabels: list[dict[str, Any]]
-
-    @property
-    def lease_id(self) -> int:
-        return self.leased.lease_id
-
-    @property
-    def item_id(self) -> int:
-        return self.leased.item_id
-
-    @property
-    def content(self) -> dict[str, Any]:
-        return self.leased.content
-
-    def to_dict(self) -> dict[str, Any]:
-        leased = self.leased
-        return {
-            "lease_id": leased.lease_id,
-            "expires_at": as_utc(leased.expires_at).isoformat(),
-            "item": {
-                "ref": self.item_ref,
-                "kind": leased.kind,
-                "content": leased.content,
-                "metadata": leased.metadata,
-            },
-            "schema_version": self.schema_version,
-            "guideline_version": self.guideline_version,
-            "prelabels": self.prelabels,
-        }
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """What a submit tells the annotator: the stored annotation's id (None for
-    flags alone). Never the item's status: it would tell gold and review-sampled
-    items from others (SPEC 5)."""
-
-    annotation_id: int | None
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def next_task(
@@ -145,16 +98,21 @@ def _serve(
     found = seat_by_name(conn, actor.user_id, project_name, now)
     if found is None:
         _refuse_non_member(conn, actor, project_name)
-    seat, live = found
+    seat = found.seat
     _require_worker(seat)
     if _reclaim_due(db, seat.project_id):
         reclaim_expired(conn, seat.project_id, now)  # leaves the live lease, if any
-    if live is not None:
-        return _task_for(conn, seat, leased_item(conn, live))
+    if found.live_lease is not None:
+        live, status = leased_item(conn, found.live_lease)
+        rework = rework_view(conn, seat, live.item_id) if status == REWORK else None
+        return _task_for(conn, seat, live, rework)
     expires_at = now + lease_timeout(seat.definition)
-    leased = _claim(conn, seat, rng, now, expires_at)
+    claim = _Claim(seat, rng, now, expires_at, db.plugins)
+    leased = _claim(conn, claim, found.rework_row)
     if leased is None and reclaim_expired(conn, seat.project_id, now):
-        leased = _claim(conn, seat, rng, now, expires_at)
+        leased = _claim(conn, claim, None)
+    if isinstance(leased, ReworkLease):
+        return _task_for(conn, seat, leased.leased, leased.view)
     if isinstance(leased, LeasedItem):
         return _task_for(conn, seat, leased)
     return leased
@@ -185,9 +143,21 @@ def _reclaim_due(db: Database, project_id: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """Who claims, when, and for how long."""
+
+    seat: Seat
+    rng: random.Random
+    now: datetime
+    expires_at: datetime
+    plugins: Plugins | None
+
+
 def _claim(
-    conn: Connection, seat: Seat, rng: random.Random, now: datetime, expires_at: datetime
-) -> LeasedItem | Refuse | None:
+    conn: Connection, claim: _Claim, rework_row: int | None
+) -> LeasedItem | ReworkLease | Refuse | None:
+    seat, rng, now, expires_at = claim.seat, claim.rng, claim.now, claim.expires_at
     rules = rules_of(seat.definition, seat.secret)
     skills: frozenset[str] = frozenset()
     if any(route.skills for route in rules.routes):
@@ -201,6 +171,7 @@ def _claim(
         pause_reason=seat.pause_reason,
         qualified=seat.qualified,
         qualification_failed=seat.qualification_failed,
+        rework_waiting=rework_row is not None,
     )
     decision = choose_next(state, rules, rng.random())
     if isinstance(decision, Refuse):
@@ -210,7 +181,16 @@ def _claim(
         if gold is not None:
             return gold
         refusal = decide_qualification_early(conn, seat, rules, now)
-        return refusal or _claim(conn, replace(seat, qualified=True), rng, now, expires_at)
+        qualified = replace(claim, seat=replace(seat, qualified=True))
+        return refusal or _claim(conn, qualified, rework_row)
+    if isinstance(decision, ServeRework):
+        assert rework_row is not None  # decided on it
+        rework = serve_rework(
+            conn, seat, decision.routes, rework_row, now, expires_at, claim.plugins
+        )
+        if rework is not None:
+            return rework
+        decision = decision.then
     if isinstance(decision, ServeGold):
         gold = claim_gold(conn, seat, rng.random(), now, expires_at)
         if gold is not None:
@@ -221,28 +201,22 @@ def _claim(
     return claim_regular(conn, seat, rules.overlap, routes, now, expires_at)
 
 
-def _task_for(conn: Connection, seat: Seat, leased: LeasedItem) -> Task:
+def _task_for(
+    conn: Connection, seat: Seat, leased: LeasedItem, rework: dict[str, Any] | None = None
+) -> Task:
     prelabels = leased.prelabels
     if prelabels is None:
         prelabels = prelabels_of(conn, leased.item_id)
     ref = item_reference(bytes.fromhex(seat.secret), leased.item_id)
-    return Task(leased, ref, seat.schema_version, seat.guideline_version, prelabels)
+    return Task(leased, ref, seat.schema_version, seat.guideline_version, prelabels, rework)
 
 
 def _hold(conn: Connection, actor: Actor, lease_id: int) -> HeldLease:
     """The caller's lease, its item and the caller's seat."""
     held = held_lease(conn, actor.user_id, lease_id)
     if held is None:
-        raise _lease_not_found(lease_id)
+        raise lease_not_found(lease_id)
     return held
-
-
-def _lease_not_found(lease_id: int) -> NotFound:
-    return NotFound(
-        E_LEASE_NOT_FOUND,
-        f"task {lease_id} is not leased to you (it may have expired and gone to someone "
-        "else); ask for the next task",
-    )
 
 
 def submit_annotation(
@@ -279,6 +253,19 @@ def submit_annotation(
         if seat is None:
             raise Forbidden(E_NOT_MEMBER, "you are not a member of this project")
         _require_worker(seat)
+        if held.item_status == REWORK:
+            return SubmitResult(
+                submit_rework(
+                    conn,
+                    seat,
+                    held,
+                    annotation,
+                    time_spent_ms=time_spent_ms,
+                    flags=flags,
+                    note=note,
+                    plugins=db.plugins,
+                )
+            )
         schema = schema_at(conn, seat.project_id, seat.schema_version)
         if annotation is not None:
             _check_annotation(schema, seat, annotation, held.item_content)
@@ -303,7 +290,7 @@ def submit_annotation(
             }
         turned = turn_in_lease(conn, held, row)
         if turned is None:
-            raise _lease_not_found(lease_id)
+            raise lease_not_found(lease_id)
         if flags:
             # A gold item keeps its status (`escalate` moves queued and
             # adjudication items only) but its flags are recorded.
@@ -368,6 +355,9 @@ def skip_task(db: Database, actor: Actor, lease_id: int, reason: str) -> None:
         )
     with write_connection(db.engine) as conn:
         held = _hold(conn, actor, lease_id)
+        if held.item_status == REWORK:
+            skip_rework(conn, held, actor.user_id, reason.strip()[:500], db.plugins)
+            return
         if turn_in_lease(conn, held, None) is None:
-            raise _lease_not_found(lease_id)
+            raise lease_not_found(lease_id)
         add_skip(conn, held.item_id, actor.user_id, reason.strip()[:500])

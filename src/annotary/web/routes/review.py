@@ -55,6 +55,15 @@ class CaseOut(BaseModel):
             "for a human decision)"
         )
     )
+    rework: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "the item's last completed rework, if any: the `fields` redone, the "
+            "`schema_version` and `guideline_version` they were redone under, the "
+            "`previous_status` and `previous_final` (the final label before the rework; "
+            "an item whose redone fields disagree comes to adjudication without one)"
+        ),
+    )
 
 
 class DecisionIn(BaseModel):

@@ -33,8 +33,17 @@ class PrelabelOut(BaseModel):
     confidence: float | None
 
 
+class ReworkOut(BaseModel):
+    """A rework task: redo only `fields` of your earlier annotation (`previous`
+    holds your values of them); submit an annotation of those fields alone."""
+
+    fields: list[str]
+    previous: dict[str, Any]
+
+
 class TaskOut(BaseModel):
-    """A task: the item to annotate under a lease that expires at `expires_at`."""
+    """A task: the item to annotate under a lease that expires at `expires_at`;
+    `rework` is null except on a rework task."""
 
     lease_id: int
     expires_at: str
@@ -42,6 +51,7 @@ class TaskOut(BaseModel):
     schema_version: int
     guideline_version: int
     prelabels: list[PrelabelOut]
+    rework: ReworkOut | None = None
 
 
 class SubmitIn(BaseModel):
